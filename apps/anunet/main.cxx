@@ -1,0 +1,30 @@
+#include "Commands.h"
+
+#include <exception>
+#include <iostream>
+
+int
+main(int argc, char ** argv)
+{
+  CLI::App app{ "anunet: ANU-Net (attention-based nested U-Net) segmentation in ITK pipelines" };
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "anunet 0.1.0");
+
+  anunet::cli::addModelsCommand(app);
+
+  try
+  {
+    app.parse(argc, argv);
+  }
+  catch (const CLI::ParseError & e)
+  {
+    return app.exit(e);
+  }
+  catch (const std::exception & e)
+  {
+    // Subcommand callbacks run inside parse(); their errors land here.
+    std::cerr << "anunet: error: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,45 @@
+# Real images are referenced by content (ITK's ExternalData convention): data/**/*.sha512 hold the
+# SHA-512 of each file, and CMake's ExternalData module links them into the build tree from an object
+# store laid out as SHA512/<hash>. The images are under non-commercial licences and are never committed.
+include(ExternalData)
+
+set(_anunet_default_store "${PROJECT_SOURCE_DIR}/../shared/ExternalData")
+if(NOT ExternalData_OBJECT_STORES AND EXISTS "${_anunet_default_store}/SHA512")
+  get_filename_component(_anunet_default_store "${_anunet_default_store}" REALPATH)
+  set(ExternalData_OBJECT_STORES "${_anunet_default_store}" CACHE STRING
+    "Local ExternalData object stores (folders holding SHA512/<hash>)")
+endif()
+set(ExternalData_SOURCE_ROOT "${PROJECT_SOURCE_DIR}")
+set(ExternalData_BINARY_ROOT "${PROJECT_BINARY_DIR}/ExternalData")
+# The CHAOS and 3D-IRCADb terms forbid redistribution, so there is no public store to download from:
+# users obtain the images from the challenges (README.md, "Data") and point ExternalData_OBJECT_STORES
+# at a store made with scripts/make-object-store.sh.
+set(ExternalData_URL_TEMPLATES "" CACHE STRING "ExternalData URL templates")
+
+if(ExternalData_OBJECT_STORES)
+  set(ANUNET_HAVE_DATA ON)
+  message(STATUS "ANUNet: test data from ${ExternalData_OBJECT_STORES}")
+else()
+  set(ANUNET_HAVE_DATA OFF)
+  message(WARNING "ANUNet: no ExternalData object store found (looked for ${_anunet_default_store}); "
+    "tests on real images are skipped. Configure with -DExternalData_OBJECT_STORES=/path/to/ExternalData.")
+endif()
+
+# Where the build tree's links to the images are, for the tool's demo and the tests.
+set(ANUNET_DATA_ROOT "${ExternalData_BINARY_ROOT}/data")
+
+# One target links every image the tests, the examples and `anunet demo` use into ANUNET_DATA_ROOT.
+if(ANUNET_HAVE_DATA)
+  ExternalData_Expand_Arguments(ANUNetData _anunet_data_files
+    "DATA{data/chaos-mr-t2/,REGEX:case[0-9]+_(t2|labels)\\.nii\\.gz}"
+    "DATA{data/ircad-1.01-ct/ircad1.01_ct.nii.gz}"
+    "DATA{data/ircad-1.01-ct/ircad1.01_liver.nii.gz}"
+    "DATA{data/ircad-1.01-ct/dicom/PATIENT_DICOM/,REGEX:image_[0-9]+}"
+    "DATA{data/ircad-1.01-ct/dicom/MASKS_DICOM_liver/,REGEX:image_[0-9]+}"
+    "DATA{data/dcmqi-ct/ct-3slice/,REGEX:.*\\.dcm}"
+    "DATA{data/dcmqi-ct/liver_seg.nrrd}"
+    "DATA{data/chaos-ct-dicom/ct_set3/DICOM_anon/,REGEX:.*\\.dcm}"
+    "DATA{data/chaos-ct-dicom/ct_set3/Ground/,REGEX:.*\\.png}")
+  ExternalData_Add_Target(ANUNetData)
+  set_target_properties(ANUNetData PROPERTIES EXCLUDE_FROM_ALL OFF)
+endif()

@@ -1,0 +1,157 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         https://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef anunet_NetworkOptions_h
+#ifndef anunet_Model_h
+#define anunet_Model_h
+
+#include "anunet/ANUNetCoreExport.h"
+#include "anunet/NetworkOptions.h"
+#include "anunet/Preprocessing.h"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace anunet
+{
+
+/** What a checkpoint says about how its weights came to be (written by the trainer). */
+struct ANUNetCore_EXPORT TrainingSummary
+{
+  std::string loss;            ///< e.g. "hybrid", "bce-dice"
+  int         epochs = 0;      ///< epochs completed
+  int64_t     iterations = 0;  ///< optimiser steps completed
+  double      bestValidationDice = -1.0;
+  int         bestEpoch = -1;
+  uint64_t    seed = 0;
+  std::string created;         ///< ISO 8601 time of writing
+};
+
+/** A network with its metadata, behind a torch-free interface.
+ *
+ * This is what the ITK layer and the front ends use: they never see a torch type. A Model is cheap to
+ * copy (copies share the network) and is safe to run from one thread at a time.
+ *
+ * Inputs and outputs are dense float buffers in N x C x H x W order (W fastest, as an ITK image
+ * buffer). Any H and W are accepted: run() pads to a multiple of SpatialMultiple and crops back. */
+class ANUNetCore_EXPORT Model
+{
+public:
+  using Shape = std::array<int64_t, 4>; ///< N, C, H, W
+
+  /** A new network with freshly initialised weights (seeded, so reproducible). */
+  static Model
+  create(const NetworkOptions & options, uint64_t seed = 0);
+
+  /** Reads a checkpoint written by save(), or a TorchScript file (exportTorchScript() or Python's
+   * torch.jit.save). Throws std::runtime_error naming the file and what is wrong with it. */
+  static Model
+  load(const std::string & path);
+
+  Model(const Model &);
+  Model(Model &&) noexcept;
+  Model &
+  operator=(const Model &);
+  Model &
+  operator=(Model &&) noexcept;
+  ~Model();
+
+  /** Architecture and sizes; for a TorchScript file, what its metadata says (or inferred). */
+  const NetworkOptions &
+  options() const;
+  const Preprocessing &
+  preprocessing() const;
+  void
+  setPreprocessing(const Preprocessing & preprocessing);
+  const TrainingSummary &
+  training() const;
+  void
+  setTraining(const TrainingSummary & summary);
+
+  /** True when this model runs a TorchScript module rather than a network built by the factory. */
+  bool
+  isTorchScript() const;
+
+  /** 4 for networks with pruning levels, 0 otherwise. */
+  int
+  maximumLevel() const;
+
+  /** Number of trainable parameters of the network pruned at level (0 = whole network, all heads). */
+  int64_t
+  parameterCount(int level = 0) const;
+
+  /** Intra-op threads for run(); 0 = all hardware threads. LibTorch's default here is 1. */
+  void
+  setNumberOfThreads(int threads);
+  int
+  numberOfThreads() const;
+
+  /** "cpu" or "cuda[:k]"; throws std::runtime_error if this LibTorch build lacks that device. */
+  void
+  setDevice(const std::string & device);
+  std::string
+  device() const;
+  static bool
+  cudaAvailable();
+
+  /** Number of output channels: 1 (sigmoid) or C (softmax). */
+  int
+  outputChannels() const;
+
+  /** Probabilities for a batch of slices.
+   *
+   * \param input N x C x H x W floats, already normalised as preprocessing() says.
+   * \param level pruning level 1..maximumLevel(), or 0 for the full network's final output.
+   * \param output receives N x outputChannels() x H x W probabilities in [0, 1]. */
+  void
+  run(const float * input, const Shape & shape, int level, float * output) const;
+  std::vector<float>
+  run(const std::vector<float> & input, const Shape & shape, int level = 0) const;
+
+  /** Writes a self-describing checkpoint atomically (temporary file + rename). */
+  void
+  save(const std::string & path) const;
+
+  /** Writes a TorchScript module that computes probabilities at the given level (0 = full). */
+  void
+  exportTorchScript(const std::string & path, int level = 0) const;
+
+  /** Internal: the implementation, for the torch core's own classes (trainer, tests). */
+  struct Impl;
+  Impl &
+  impl() const
+  {
+    return *m_Impl;
+  }
+  explicit Model(std::shared_ptr<Impl> impl);
+
+private:
+  std::shared_ptr<Impl> m_Impl;
+};
+
+/** Keeps large allocations in the heap (glibc mallopt), so that LibTorch's tensors are not first-touched
+ * through page faults on every operator (ANUNET_FACTS.md section 4: 3-10x on this machine). Called by
+ * Model and the trainer; idempotent. */
+ANUNetCore_EXPORT void
+configureAllocator();
+
+} // namespace anunet
+
+#endif

@@ -1,0 +1,96 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         https://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef anunet_NetworkOptions_h
+#ifndef anunet_Preprocessing_h
+#define anunet_Preprocessing_h
+
+#include "anunet/ANUNetCoreExport.h"
+
+#include <string>
+#include <vector>
+
+namespace anunet
+{
+
+/** How image intensities are mapped before they reach the network.
+ *
+ * Recorded in every checkpoint, so that inference applies exactly what training used. The ITK layer
+ * (itk::ANUNetPreprocessor) is the only code that applies it. */
+struct ANUNetCore_EXPORT IntensityNormalization
+{
+  enum class Method
+  {
+    None,       ///< intensities passed through
+    Window,     ///< clamp to [windowMinimum, windowMaximum], scale to [0, 1] (CT, HU window)
+    Percentile, ///< per volume: clamp to the [percentileLow, percentileHigh] percentiles, scale to [0, 1] (MRI)
+    ZScore      ///< per volume: (x - mean) / std over the volume
+  };
+  Method method = Method::Window;
+  double windowMinimum = -200.0;
+  double windowMaximum = 200.0;
+  double percentileLow = 0.5;
+  double percentileHigh = 99.5;
+
+  bool
+  operator==(const IntensityNormalization & other) const;
+};
+
+ANUNetCore_EXPORT std::string
+toString(IntensityNormalization::Method method);
+ANUNetCore_EXPORT IntensityNormalization::Method
+normalizationMethodFromString(const std::string & name);
+
+/** Which source label values form each output class.
+ *
+ * classes[k] lists the source labels merged into class k + 1 (class 0 is background). The CHAOS kidney
+ * task is {{2, 3}}; liver is {{1}}; a multi-class task is {{1}, {2, 3}, {4}}. */
+struct ANUNetCore_EXPORT LabelMapping
+{
+  std::vector<std::vector<int>> classes{ { 1 } };
+  std::vector<std::string>      names{ "foreground" };
+
+  /** Class index (0 = background) of a source label value. */
+  int
+  classOf(int sourceLabel) const;
+
+  /** Parses "liver", "kidney", "spleen", "chaos-all" or "labels=1,2+3,4" (comma: classes, plus: merged). */
+  static LabelMapping
+  fromTask(const std::string & task);
+
+  bool
+  operator==(const LabelMapping & other) const;
+};
+
+/** Everything done to an image between the reader and the network, and back. */
+struct ANUNetCore_EXPORT Preprocessing
+{
+  IntensityNormalization intensity;
+  /** In-plane network size (x, y); slices are resampled to it (linear for images, nearest for labels). */
+  int width = 256;
+  int height = 256;
+  /** Axis (0, 1 or 2) along which 3-D volumes are cut into 2-D slices. */
+  int sliceAxis = 2;
+  LabelMapping labels;
+
+  bool
+  operator==(const Preprocessing & other) const;
+};
+
+} // namespace anunet
+
+#endif
