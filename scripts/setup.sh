@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages ITKANUNet needs (idempotent, non-interactive), then configures and
+# builds the project in ./build. Usage: scripts/setup.sh [build-dir]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$here/build}
+
+packages=(
+  cmake ninja-build g++ ccache pkg-config
+  libinsighttoolkit5-dev libgdcm-dev libgdcm-tools
+  libtorch-dev python3-torch libopenblas0-pthread
+  libeigen3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libgtest-dev pybind11-dev
+  python3-numpy python3-scipy python3-nibabel python3-matplotlib python3-pytest
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root or sudo to install packages" >&2; exit 1; }
+    sudo_cmd=(sudo)
+  fi
+  avail_kb=$(df -Pk /var/cache/apt | awk 'NR==2 {print $4}')
+  if [ "${avail_kb:-0}" -lt 3000000 ]; then
+    echo "setup: less than 3 GB free under /var/cache/apt; the packages need about 1.5 GB. Free some space first." >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+# ccache makes rebuilds of the LibTorch translation units (~24 s each) nearly free.
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+cmake -S "$here" -B "$build" -G Ninja \
+  -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+  -DPython3_EXECUTABLE=/usr/bin/python3
+# Each LibTorch translation unit needs ~1.3 GB of compiler memory.
+jobs=$(( $(nproc) < 4 ? $(nproc) : 4 ))
+cmake --build "$build" -j "$jobs"
