@@ -1,1 +1,146 @@
-// Placeholder: to be written.
+#include "Blocks.h"
+
+namespace anunet
+{
+
+namespace
+{
+torch::nn::Conv2d
+conv3x3(int64_t in, int64_t out)
+{
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(true));
+}
+
+torch::nn::Conv2d
+conv1x1(int64_t in, int64_t out)
+{
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).bias(true));
+}
+} // namespace
+
+// Scale factors, not output sizes: sizes read in C++ would be traced as constants, and a TorchScript export
+// would then accept only the size it was traced at.
+constexpr double upsampleFactors[] = { 2.0, 2.0 };
+
+torch::Tensor
+upsampleNearest2x(const torch::Tensor & input)
+{
+  return torch::upsample_nearest2d(input, c10::nullopt, at::ArrayRef<double>(upsampleFactors));
+}
+
+torch::Tensor
+upsampleBilinear2x(const torch::Tensor & input)
+{
+  // align_corners as the author's NestedUNet (nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True)).
+  return torch::upsample_bilinear2d(input, c10::nullopt, /*align_corners=*/true, at::ArrayRef<double>(upsampleFactors));
+}
+
+torch::nn::Conv2d
+makeHead(int64_t inChannels, int64_t classes)
+{
+  return conv1x1(inChannels, classes);
+}
+
+int64_t
+countParameters(const torch::nn::Module & module)
+{
+  int64_t count = 0;
+  for (const auto & parameter : module.parameters(/*recurse=*/true))
+  {
+    if (parameter.requires_grad())
+    {
+      count += parameter.numel();
+    }
+  }
+  return count;
+}
+
+// In-place ReLU after BN is safe for autograd: batch norm's backward needs its input, not its output.
+
+ConvBlockImpl::ConvBlockImpl(int64_t inChannels, int64_t outChannels)
+  : m_Conv1(register_module("conv1", conv3x3(inChannels, outChannels)))
+  , m_Norm1(register_module("bn1", torch::nn::BatchNorm2d(outChannels)))
+  , m_Conv2(register_module("conv2", conv3x3(outChannels, outChannels)))
+  , m_Norm2(register_module("bn2", torch::nn::BatchNorm2d(outChannels)))
+{}
+
+torch::Tensor
+ConvBlockImpl::forward(const torch::Tensor & input)
+{
+  auto x = m_Norm1(m_Conv1(input)).relu_();
+  return m_Norm2(m_Conv2(x)).relu_();
+}
+
+RecurrentBlockImpl::RecurrentBlockImpl(int64_t channels, int recurrence)
+  : m_Recurrence(recurrence)
+  , m_Conv(register_module("conv", conv3x3(channels, channels)))
+  , m_Norm(register_module("bn", torch::nn::BatchNorm2d(channels)))
+{}
+
+torch::Tensor
+RecurrentBlockImpl::forward(const torch::Tensor & input)
+{
+  auto x1 = m_Norm(m_Conv(input)).relu_();
+  for (int step = 0; step < m_Recurrence; ++step)
+  {
+    x1 = m_Norm(m_Conv(input + x1)).relu_();
+  }
+  return x1;
+}
+
+RecurrentResidualBlockImpl::RecurrentResidualBlockImpl(int64_t inChannels, int64_t outChannels, int recurrence)
+  : m_Project(register_module("conv1x1", conv1x1(inChannels, outChannels)))
+  , m_Recurrent1(register_module("rcnn1", RecurrentBlock(outChannels, recurrence)))
+  , m_Recurrent2(register_module("rcnn2", RecurrentBlock(outChannels, recurrence)))
+{}
+
+torch::Tensor
+RecurrentResidualBlockImpl::forward(const torch::Tensor & input)
+{
+  auto x = m_Project(input);
+  return x + m_Recurrent2(m_Recurrent1(x));
+}
+
+TransposedUpConvImpl::TransposedUpConvImpl(int64_t inChannels, int64_t outChannels)
+  : m_Conv(register_module(
+      "conv",
+      torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(inChannels, outChannels, 2).stride(2).bias(true))))
+  , m_Norm(register_module("bn", torch::nn::BatchNorm2d(outChannels)))
+{}
+
+torch::Tensor
+TransposedUpConvImpl::forward(const torch::Tensor & input)
+{
+  return m_Norm(m_Conv(input)).relu_();
+}
+
+UpConvImpl::UpConvImpl(int64_t inChannels, int64_t outChannels)
+  : m_Conv(register_module("conv", conv3x3(inChannels, outChannels)))
+  , m_Norm(register_module("bn", torch::nn::BatchNorm2d(outChannels)))
+{}
+
+torch::Tensor
+UpConvImpl::forward(const torch::Tensor & input)
+{
+  return m_Norm(m_Conv(upsampleNearest2x(input))).relu_();
+}
+
+AttentionGateImpl::AttentionGateImpl(int64_t gatingChannels, int64_t skipChannels, int64_t intermediateChannels)
+  : m_GatingConv(register_module("W_g_conv", conv1x1(gatingChannels, intermediateChannels)))
+  , m_GatingNorm(register_module("W_g_bn", torch::nn::BatchNorm2d(intermediateChannels)))
+  , m_SkipConv(register_module("W_x_conv", conv1x1(skipChannels, intermediateChannels)))
+  , m_SkipNorm(register_module("W_x_bn", torch::nn::BatchNorm2d(intermediateChannels)))
+  , m_PsiConv(register_module("psi_conv", conv1x1(intermediateChannels, 1)))
+  , m_PsiNorm(register_module("psi_bn", torch::nn::BatchNorm2d(1)))
+{}
+
+torch::Tensor
+AttentionGateImpl::forward(const torch::Tensor & gating, const torch::Tensor & skip)
+{
+  // add_ into the BN output is safe for autograd (BN does not keep its output), and saves one tensor.
+  auto sum = m_GatingNorm(m_GatingConv(gating)).add_(m_SkipNorm(m_SkipConv(skip))).relu_();
+  auto psi = m_PsiNorm(m_PsiConv(sum)).sigmoid_();
+  return skip * psi;
+}
+
+} // namespace anunet

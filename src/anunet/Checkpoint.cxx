@@ -1,1 +1,414 @@
-// Placeholder: to be written.
+#include "Checkpoint.h"
+
+#include "Json.h"
+
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/jit/frontend/tracer.h>
+#include <torch/csrc/jit/serialization/import.h>
+#include <torch/script.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace anunet
+{
+
+namespace
+{
+std::string
+firstLine(const std::string & text)
+{
+  const auto end = text.find('\n');
+  return end == std::string::npos ? text : text.substr(0, end);
+}
+
+std::string
+shapeText(const torch::Tensor & tensor)
+{
+  std::ostringstream text;
+  text << tensor.sizes();
+  return text.str();
+}
+
+void
+requireFile(const std::string & path)
+{
+  std::error_code error;
+  if (!std::filesystem::exists(path, error))
+  {
+    throw std::runtime_error(path + ": file not found");
+  }
+  if (!std::filesystem::is_regular_file(path, error))
+  {
+    throw std::runtime_error(path + ": not a regular file");
+  }
+}
+
+/** Writes with write(temporary), then renames, so that a reader never sees half a file. */
+void
+writeAtomically(const std::string & path, const std::function<void(const std::string &)> & write)
+{
+  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
+  try
+  {
+    write(temporary);
+  }
+  catch (const std::exception & e)
+  {
+    std::remove(temporary.c_str());
+    throw std::runtime_error(path + ": cannot write: " + firstLine(e.what()));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+  {
+    std::remove(temporary.c_str());
+    throw std::runtime_error(path + ": cannot rename the temporary file " + temporary + " into place");
+  }
+}
+
+/** The reverse of torch::nn::Module::save, but strict: every parameter and buffer must be in the archive
+ * with the network's shape (the stock Module::load would silently take a tensor of another shape). */
+void
+readModuleState(torch::serialize::InputArchive & archive,
+                torch::nn::Module &              module,
+                const std::string &              prefix,
+                const std::string &              path)
+{
+  torch::NoGradGuard noGrad;
+  const auto         readTensor = [&](const std::string & name, torch::Tensor & target, bool isBuffer) {
+    torch::Tensor stored;
+    if (!archive.try_read(name, stored, isBuffer) || !stored.defined())
+    {
+      throw std::runtime_error(path + ": weights do not match the network in its metadata: tensor '" + prefix + name +
+                               "' is missing");
+    }
+    if (stored.sizes() != target.sizes())
+    {
+      throw std::runtime_error(path + ": weights do not match the network in its metadata: tensor '" + prefix + name +
+                               "' has shape " + shapeText(stored) + " in the file, the network expects " +
+                               shapeText(target));
+    }
+    target.copy_(stored);
+  };
+  for (auto & item : module.named_parameters(/*recurse=*/false))
+  {
+    readTensor(item.key(), item.value(), false);
+  }
+  for (auto & item : module.named_buffers(/*recurse=*/false))
+  {
+    readTensor(item.key(), item.value(), true);
+  }
+  for (const auto & child : module.named_children())
+  {
+    torch::serialize::InputArchive childArchive;
+    if (!archive.try_read(child.key(), childArchive))
+    {
+      throw std::runtime_error(path + ": weights do not match the network in its metadata: module '" + prefix +
+                               child.key() + "' is missing");
+    }
+    readModuleState(childArchive, *child.value(), prefix + child.key() + ".", path);
+  }
+}
+
+/** Options, preprocessing and training summary from a metadata JSON object; errors name the file. */
+void
+readMetadata(const nlohmann::json & metadata, Model::Impl & impl, const std::string & path)
+{
+  try
+  {
+    impl.options = metadata.at("network").get<NetworkOptions>();
+    impl.options.validate();
+    if (metadata.contains("preprocessing"))
+    {
+      impl.preprocessing = metadata.at("preprocessing").get<Preprocessing>();
+    }
+    if (metadata.contains("training"))
+    {
+      impl.training = metadata.at("training").get<TrainingSummary>();
+    }
+  }
+  catch (const std::exception & e)
+  {
+    throw std::runtime_error(path + ": invalid metadata: " + firstLine(e.what()));
+  }
+}
+
+nlohmann::json
+parseMetadata(const std::string & text, const std::string & path)
+{
+  try
+  {
+    auto metadata = nlohmann::json::parse(text);
+    if (!metadata.is_object())
+    {
+      throw std::invalid_argument("not a JSON object");
+    }
+    return metadata;
+  }
+  catch (const std::exception & e)
+  {
+    throw std::runtime_error(path + ": corrupt metadata (" + firstLine(e.what()) + ")");
+  }
+}
+
+void
+checkVersion(const nlohmann::json & metadata, const std::string & path)
+{
+  const auto version = metadata.find("version");
+  if (version == metadata.end() || !version->is_number_integer())
+  {
+    throw std::runtime_error(path + ": metadata has no integer \"version\"");
+  }
+  if (version->get<int64_t>() < 1 || version->get<int64_t>() > CheckpointVersion)
+  {
+    throw std::runtime_error(path + ": unsupported checkpoint version " + std::to_string(version->get<int64_t>()) +
+                             " (this build reads version " + std::to_string(CheckpointVersion) + ")");
+  }
+}
+
+/** Builds a jit module tree mirroring module (same names, same tensors, shared storage), so that a trace
+ * with it as `self` records parameters as attributes instead of constants. */
+void
+mirrorModule(const torch::nn::Module &                            module,
+             torch::jit::Module &                                 mirror,
+             const std::shared_ptr<torch::jit::CompilationUnit> & unit,
+             const std::string &                                  qualifiedName)
+{
+  for (const auto & item : module.named_parameters(/*recurse=*/false))
+  {
+    mirror.register_parameter(item.key(), item.value(), /*is_buffer=*/false);
+  }
+  for (const auto & item : module.named_buffers(/*recurse=*/false))
+  {
+    mirror.register_buffer(item.key(), item.value());
+  }
+  for (const auto & child : module.named_children())
+  {
+    const std::string  childName = qualifiedName + "." + child.key();
+    torch::jit::Module childMirror(childName, unit, /*shouldMangle=*/true);
+    mirrorModule(*child.value(), childMirror, unit, childName);
+    mirror.register_module(child.key(), childMirror);
+  }
+}
+} // namespace
+
+std::string
+metadataJson(const Model::Impl & model, const char * format, int level)
+{
+  nlohmann::json metadata{ { "format", format },
+                           { "version", CheckpointVersion },
+                           { "network", model.options },
+                           { "preprocessing", model.preprocessing },
+                           { "training", model.training } };
+  if (std::string(format) == TorchScriptFormat)
+  {
+    metadata["level"] = level;
+  }
+  return metadata.dump();
+}
+
+void
+writeCheckpoint(const std::string &                                            path,
+                const Model::Impl &                                            model,
+                const std::function<void(torch::serialize::OutputArchive &)> & writeExtra)
+{
+  if (!model.network)
+  {
+    throw std::runtime_error(path + ": cannot write a checkpoint of a TorchScript model");
+  }
+  torch::serialize::OutputArchive archive;
+  model.network->save(archive);
+  archive.write(MetadataKey, c10::IValue(metadataJson(model, CheckpointFormat)));
+  if (writeExtra)
+  {
+    writeExtra(archive);
+  }
+  writeAtomically(path, [&](const std::string & temporary) { archive.save_to(temporary); });
+}
+
+std::shared_ptr<Model::Impl>
+readCheckpoint(const std::string & path, const std::function<void(torch::serialize::InputArchive &)> & readExtra)
+{
+  requireFile(path);
+  torch::serialize::InputArchive archive;
+  try
+  {
+    archive.load_from(path, torch::Device(torch::kCPU));
+  }
+  catch (const std::exception & e)
+  {
+    throw std::runtime_error(
+      path + ": not a readable checkpoint (truncated or corrupt, or not a LibTorch archive): " + firstLine(e.what()));
+  }
+  c10::IValue text;
+  if (!archive.try_read(MetadataKey, text) || !text.isString())
+  {
+    throw std::runtime_error(path + ": not an ITKANUNet checkpoint (no \"" + MetadataKey + "\" entry)");
+  }
+  const auto metadata = parseMetadata(text.toStringRef(), path);
+  const auto format = metadata.value("format", std::string());
+  if (format != CheckpointFormat)
+  {
+    throw std::runtime_error(path + ": not an ITKANUNet checkpoint (format \"" + format + "\", expected \"" +
+                             CheckpointFormat + "\")");
+  }
+  checkVersion(metadata, path);
+  auto impl = std::make_shared<Model::Impl>();
+  readMetadata(metadata, *impl, path);
+  impl->network = makeNetwork(impl->options);
+  readModuleState(archive, *impl->network, "", path);
+  if (readExtra)
+  {
+    readExtra(archive);
+  }
+  return impl;
+}
+
+std::shared_ptr<Model::Impl>
+loadModelFile(const std::string & path)
+{
+  requireFile(path);
+  torch::jit::ExtraFilesMap extra{ { TorchScriptMetadataFile, "" } };
+  torch::jit::Module        module;
+  try
+  {
+    module = torch::jit::load(path, torch::Device(torch::kCPU), extra);
+  }
+  catch (const std::exception & e)
+  {
+    throw std::runtime_error(
+      path + ": not a readable checkpoint or TorchScript file (truncated or corrupt?): " + firstLine(e.what()));
+  }
+  if (!module.find_method("forward"))
+  {
+    // An archive without code: a checkpoint (readCheckpoint says so if it is not one of ours).
+    return readCheckpoint(path);
+  }
+
+  auto impl = std::make_shared<Model::Impl>();
+  module.eval();
+  impl->script = std::make_shared<torch::jit::Module>(module);
+  const std::string & text = extra[TorchScriptMetadataFile];
+  if (!text.empty())
+  {
+    const auto metadata = parseMetadata(text, path);
+    const auto format = metadata.value("format", std::string());
+    if (format != TorchScriptFormat)
+    {
+      throw std::runtime_error(path + ": TorchScript metadata has format \"" + format + "\", expected \"" +
+                               TorchScriptFormat + "\"");
+    }
+    checkVersion(metadata, path);
+    readMetadata(metadata, *impl, path);
+    impl->scriptLevel = metadata.value("level", 0);
+    impl->scriptOutputChannels = impl->options.classes;
+    return impl;
+  }
+
+  // A foreign module (e.g. torch.jit.save from Python): find its input channels by probing, and its outputs
+  // from what it returns. The architecture field keeps its default and means nothing here.
+  c10::InferenceMode guard;
+  std::string        lastError;
+  for (int channels = 1; channels <= 4; ++channels)
+  {
+    try
+    {
+      auto output = impl->script->forward({ torch::zeros({ 1, channels, 32, 32 }) });
+      if (!output.isTensor() || output.toTensor().dim() != 4)
+      {
+        throw std::runtime_error(path + ": TorchScript forward does not return an N x C x H x W tensor");
+      }
+      impl->options.inputChannels = channels;
+      impl->scriptOutputChannels = static_cast<int>(output.toTensor().size(1));
+      impl->options.classes = impl->scriptOutputChannels;
+      return impl;
+    }
+    catch (const c10::Error & e)
+    {
+      lastError = firstLine(e.what_without_backtrace());
+    }
+  }
+  throw std::runtime_error(path +
+                           ": TorchScript module without ITKANUNet metadata, and no input of 1..4 channels "
+                           "at 32 x 32 runs through it: " +
+                           lastError);
+}
+
+void
+writeTorchScript(const std::string & path, const Model::Impl & model, int level)
+{
+  auto & network = *model.network;
+  network.checkLevel(level);
+  const bool wasTraining = network.is_training();
+  network.eval();
+
+  auto               unit = std::make_shared<torch::jit::CompilationUnit>();
+  const std::string  rootName = "__torch__.anunet." + toString(model.options.architecture);
+  torch::jit::Module self(rootName, unit, /*shouldMangle=*/true);
+  mirrorModule(network, self, unit, rootName);
+
+  const auto example = torch::rand({ 1, model.options.inputChannels, 32, 32 }, network.parameters()[0].options());
+  std::shared_ptr<torch::jit::tracer::TracingState> state;
+  try
+  {
+    torch::NoGradGuard noGrad;
+    state =
+      torch::jit::tracer::trace(
+        { example },
+        [&](torch::jit::Stack inputs) -> torch::jit::Stack { return { network.forward(inputs[0].toTensor(), level) }; },
+        [](const torch::autograd::Variable &) { return std::string(); },
+        /*strict=*/true,
+        /*force_outplace=*/false,
+        &self)
+        .first;
+  }
+  catch (...)
+  {
+    if (wasTraining)
+    {
+      network.train();
+    }
+    throw;
+  }
+  if (wasTraining)
+  {
+    network.train();
+  }
+  auto * forward = unit->create_function(c10::QualifiedName(*self.type()->name(), "forward"), state->graph);
+  self.type()->addMethod(forward);
+
+  const torch::jit::ExtraFilesMap extra{ { TorchScriptMetadataFile, metadataJson(model, TorchScriptFormat, level) } };
+  writeAtomically(path, [&](const std::string & temporary) { self.save(temporary, extra); });
+}
+
+torch::Tensor
+runTorchScript(const Model::Impl & model, const torch::Tensor & input)
+{
+  auto output = model.script->forward({ input });
+  if (!output.isTensor())
+  {
+    throw std::runtime_error("TorchScript model: forward did not return a tensor");
+  }
+  return output.toTensor();
+}
+
+int64_t
+torchScriptParameterCount(const Model::Impl & model)
+{
+  int64_t count = 0;
+  for (const auto & parameter : model.script->parameters(/*recurse=*/true))
+  {
+    count += parameter.numel();
+  }
+  return count;
+}
+
+void
+moveTorchScript(Model::Impl & model, const c10::Device & device)
+{
+  model.script->to(device);
+}
+
+} // namespace anunet

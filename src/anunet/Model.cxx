@@ -1,1 +1,379 @@
-// Placeholder: to be written.
+#include "anunet/Model.h"
+
+#include "Checkpoint.h"
+#include "Json.h"
+#include "ModelImpl.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/cuda.h>
+#include <torch/types.h>
+#include <torch/utils.h>
+
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace anunet
+{
+
+namespace
+{
+/** Sets LibTorch's intra-op threads for one call and restores the caller's count afterwards. */
+class ThreadCountGuard
+{
+public:
+  explicit ThreadCountGuard(int threads)
+    : m_Previous(at::get_num_threads())
+  {
+    const int wanted = threads > 0 ? threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    if (wanted != m_Previous)
+    {
+      at::set_num_threads(wanted);
+    }
+  }
+  ~ThreadCountGuard()
+  {
+    if (at::get_num_threads() != m_Previous)
+    {
+      at::set_num_threads(m_Previous);
+    }
+  }
+  ThreadCountGuard(const ThreadCountGuard &) = delete;
+  ThreadCountGuard &
+  operator=(const ThreadCountGuard &) = delete;
+
+private:
+  int m_Previous;
+};
+
+/** Puts a module in eval mode for one call and restores training mode afterwards (a trainer may share it). */
+class EvalModeGuard
+{
+public:
+  explicit EvalModeGuard(torch::nn::Module * module)
+    : m_Module(module)
+    , m_WasTraining(module != nullptr && module->is_training())
+  {
+    if (m_WasTraining)
+    {
+      m_Module->eval();
+    }
+  }
+  ~EvalModeGuard()
+  {
+    if (m_WasTraining)
+    {
+      m_Module->train();
+    }
+  }
+  EvalModeGuard(const EvalModeGuard &) = delete;
+  EvalModeGuard &
+  operator=(const EvalModeGuard &) = delete;
+
+private:
+  torch::nn::Module * m_Module;
+  bool                m_WasTraining;
+};
+
+int64_t
+roundUp(int64_t value, int64_t multiple)
+{
+  return (value + multiple - 1) / multiple * multiple;
+}
+} // namespace
+
+void
+to_json(nlohmann::json & j, const TrainingSummary & summary)
+{
+  j = nlohmann::json{ { "loss", summary.loss },
+                      { "epochs", summary.epochs },
+                      { "iterations", summary.iterations },
+                      { "best_validation_dice", summary.bestValidationDice },
+                      { "best_epoch", summary.bestEpoch },
+                      { "seed", summary.seed },
+                      { "created", summary.created } };
+}
+
+void
+from_json(const nlohmann::json & j, TrainingSummary & summary)
+{
+  json::requireObject(j, "training summary");
+  json::rejectUnknownKeys(
+    j, { "loss", "epochs", "iterations", "best_validation_dice", "best_epoch", "seed", "created" }, "training summary");
+  json::readIfPresent(j, "loss", summary.loss);
+  json::readIfPresent(j, "epochs", summary.epochs);
+  json::readIfPresent(j, "iterations", summary.iterations);
+  json::readIfPresent(j, "best_validation_dice", summary.bestValidationDice);
+  json::readIfPresent(j, "best_epoch", summary.bestEpoch);
+  json::readIfPresent(j, "seed", summary.seed);
+  json::readIfPresent(j, "created", summary.created);
+}
+
+Model::Model(std::shared_ptr<Impl> impl)
+  : m_Impl(std::move(impl))
+{
+  if (!m_Impl)
+  {
+    throw std::invalid_argument("anunet::Model: null implementation");
+  }
+}
+
+// Copies get their own metadata and settings but share the network (and its weights).
+Model::Model(const Model & other)
+  : m_Impl(std::make_shared<Impl>(*other.m_Impl))
+{}
+Model::Model(Model &&) noexcept = default;
+Model &
+Model::operator=(const Model & other)
+{
+  if (this != &other)
+  {
+    m_Impl = std::make_shared<Impl>(*other.m_Impl);
+  }
+  return *this;
+}
+Model &
+Model::operator=(Model &&) noexcept = default;
+Model::~Model() = default;
+
+Model
+Model::create(const NetworkOptions & options, uint64_t seed)
+{
+  configureAllocator();
+  auto impl = std::make_shared<Impl>();
+  impl->options = options;
+  impl->training.seed = seed;
+  torch::manual_seed(seed);
+  impl->network = makeNetwork(options);
+  return Model(std::move(impl));
+}
+
+Model
+Model::load(const std::string & path)
+{
+  configureAllocator();
+  return Model(loadModelFile(path));
+}
+
+const NetworkOptions &
+Model::options() const
+{
+  return m_Impl->options;
+}
+
+const Preprocessing &
+Model::preprocessing() const
+{
+  return m_Impl->preprocessing;
+}
+
+void
+Model::setPreprocessing(const Preprocessing & preprocessing)
+{
+  m_Impl->preprocessing = preprocessing;
+}
+
+const TrainingSummary &
+Model::training() const
+{
+  return m_Impl->training;
+}
+
+void
+Model::setTraining(const TrainingSummary & summary)
+{
+  m_Impl->training = summary;
+}
+
+bool
+Model::isTorchScript() const
+{
+  return m_Impl->script != nullptr;
+}
+
+int
+Model::maximumLevel() const
+{
+  return m_Impl->network ? m_Impl->network->maximumLevel() : 0;
+}
+
+int64_t
+Model::parameterCount(int level) const
+{
+  if (m_Impl->network)
+  {
+    return m_Impl->network->parameterCount(level);
+  }
+  if (level != 0)
+  {
+    throw std::invalid_argument("TorchScript model: parameter counts per pruning level are not available");
+  }
+  return torchScriptParameterCount(*m_Impl);
+}
+
+void
+Model::setNumberOfThreads(int threads)
+{
+  if (threads < 0)
+  {
+    throw std::invalid_argument("number of threads must be >= 0 (0 = all hardware threads), got " +
+                                std::to_string(threads));
+  }
+  m_Impl->threads = threads;
+}
+
+int
+Model::numberOfThreads() const
+{
+  return m_Impl->threads;
+}
+
+void
+Model::setDevice(const std::string & device)
+{
+  c10::Device parsed(c10::DeviceType::CPU);
+  try
+  {
+    parsed = c10::Device(device);
+  }
+  catch (const c10::Error &)
+  {
+    throw std::runtime_error("unknown device \"" + device + "\"; use \"cpu\" or \"cuda[:index]\"");
+  }
+  if (parsed.is_cuda() && !cudaAvailable())
+  {
+    throw std::runtime_error("device \"" + device + "\" requested, but this LibTorch build has no usable CUDA");
+  }
+  if (!parsed.is_cpu() && !parsed.is_cuda())
+  {
+    throw std::runtime_error("device \"" + device + "\" is not supported; use \"cpu\" or \"cuda[:index]\"");
+  }
+  if (m_Impl->network)
+  {
+    m_Impl->network->to(parsed);
+  }
+  else
+  {
+    moveTorchScript(*m_Impl, parsed);
+  }
+  m_Impl->device = parsed;
+}
+
+std::string
+Model::device() const
+{
+  return m_Impl->device.str();
+}
+
+bool
+Model::cudaAvailable()
+{
+  return torch::cuda::is_available();
+}
+
+int
+Model::outputChannels() const
+{
+  return m_Impl->network ? m_Impl->options.classes : m_Impl->scriptOutputChannels;
+}
+
+void
+Model::run(const float * input, const Shape & shape, int level, float * output) const
+{
+  const auto & [n, c, h, w] = shape;
+  if (n < 1 || c < 1 || h < 1 || w < 1)
+  {
+    std::ostringstream message;
+    message << "Model::run: invalid input shape " << n << " x " << c << " x " << h << " x " << w;
+    throw std::invalid_argument(message.str());
+  }
+  if (c != m_Impl->options.inputChannels)
+  {
+    throw std::invalid_argument("Model::run: input has " + std::to_string(c) + " channels, the " +
+                                toString(m_Impl->options.architecture) + " model expects " +
+                                std::to_string(m_Impl->options.inputChannels));
+  }
+  if (input == nullptr || output == nullptr)
+  {
+    throw std::invalid_argument("Model::run: null input or output buffer");
+  }
+  if (m_Impl->script && level != 0 && level != m_Impl->scriptLevel)
+  {
+    throw std::invalid_argument("Model::run: this TorchScript model computes level " +
+                                std::to_string(m_Impl->scriptLevel) + " only, not level " + std::to_string(level));
+  }
+  if (m_Impl->network)
+  {
+    m_Impl->network->checkLevel(level);
+  }
+  configureAllocator();
+  ThreadCountGuard   threads(m_Impl->threads);
+  EvalModeGuard      evalMode(m_Impl->network.get());
+  c10::InferenceMode inferenceMode;
+
+  // The caller's buffer is read in place; nothing is written to it.
+  auto          x = torch::from_blob(const_cast<float *>(input), { n, c, h, w }, torch::kFloat);
+  const int64_t paddedH = roundUp(h, SpatialMultiple);
+  const int64_t paddedW = roundUp(w, SpatialMultiple);
+  if (paddedH != h || paddedW != w)
+  {
+    // Replicate the last row/column rather than pad with zeros: an artificial edge would draw a response.
+    x = torch::replication_pad2d(x, { 0, paddedW - w, 0, paddedH - h });
+  }
+  if (m_Impl->device != x.device())
+  {
+    x = x.to(m_Impl->device);
+  }
+  auto          probabilities = m_Impl->network ? m_Impl->network->forward(x, level) : runTorchScript(*m_Impl, x);
+  const int64_t channels = outputChannels();
+  if (probabilities.dim() != 4 || probabilities.size(0) != n || probabilities.size(1) != channels ||
+      probabilities.size(2) != paddedH || probabilities.size(3) != paddedW)
+  {
+    std::ostringstream message;
+    message << "Model::run: the network returned shape " << probabilities.sizes() << ", expected " << n << " x "
+            << channels << " x " << paddedH << " x " << paddedW;
+    throw std::runtime_error(message.str());
+  }
+  auto result = torch::from_blob(output, { n, channels, h, w }, torch::kFloat);
+  result.copy_(probabilities.slice(2, 0, h).slice(3, 0, w));
+}
+
+std::vector<float>
+Model::run(const std::vector<float> & input, const Shape & shape, int level) const
+{
+  const auto & [n, c, h, w] = shape;
+  if (static_cast<int64_t>(input.size()) != n * c * h * w)
+  {
+    throw std::invalid_argument("Model::run: input holds " + std::to_string(input.size()) +
+                                " floats, the shape needs " + std::to_string(n * c * h * w));
+  }
+  std::vector<float> output(static_cast<size_t>(n * outputChannels() * h * w));
+  run(input.data(), shape, level, output.data());
+  return output;
+}
+
+void
+Model::save(const std::string & path) const
+{
+  if (!m_Impl->network)
+  {
+    throw std::runtime_error("cannot save " + path +
+                             " as a checkpoint: this model is a TorchScript module (its weights are not a network "
+                             "built by this library)");
+  }
+  writeCheckpoint(path, *m_Impl);
+}
+
+void
+Model::exportTorchScript(const std::string & path, int level) const
+{
+  if (!m_Impl->network)
+  {
+    throw std::runtime_error("cannot export " + path + ": this model is already a TorchScript module");
+  }
+  m_Impl->network->checkLevel(level);
+  writeTorchScript(path, *m_Impl, level);
+}
+
+} // namespace anunet

@@ -52,6 +52,11 @@ public:
     return m_Options;
   }
 
+  /** Throws std::invalid_argument unless level is 0..maximumLevel() and has a head (without deep
+   * supervision a nested network has only the final head: level 0 or 4). */
+  void
+  checkLevel(int level) const;
+
 protected:
   /** Throws std::invalid_argument unless input is N x inputChannels x H x W with H, W multiples of 16,
    * and level is valid. */

@@ -1,1 +1,422 @@
-// Placeholder: to be written.
+// The six networks: wiring (exact parameter counts of ANUNET_FACTS.md section 2), shapes, pruned forward,
+// gradients, probabilities, FLOP counts (section 3), and the torch-free Model facade's run().
+#include "anunet/FlopCounter.h"
+#include "anunet/Json.h"
+#include "anunet/ModelImpl.h"
+#include "anunet/SegmentationNetwork.h"
+
+#include "anunet/Model.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <iostream>
+
+namespace
+{
+using anunet::Architecture;
+using anunet::NetworkOptions;
+
+NetworkOptions
+smallOptions(Architecture architecture, int inputChannels = 1, int classes = 1)
+{
+  NetworkOptions options;
+  options.architecture = architecture;
+  options.inputChannels = inputChannels;
+  options.classes = classes;
+  options.filters = { 4, 8, 16, 32, 64 };
+  return options;
+}
+
+NetworkOptions
+paperOptions(Architecture architecture)
+{
+  NetworkOptions options;
+  options.architecture = architecture;
+  return options;
+}
+
+double
+maxAbsDiff(const torch::Tensor & a, const torch::Tensor & b)
+{
+  return (a - b).abs().max().item<double>();
+}
+
+class NetworksTest : public ::testing::Test
+{
+protected:
+  void
+  SetUp() override
+  {
+    at::set_num_threads(2);
+    torch::manual_seed(0);
+  }
+};
+
+TEST_F(NetworksTest, ANUNetParameterCountsPerLevelMatchThePaper)
+{
+  auto network = anunet::makeNetwork(paperOptions(Architecture::ANUNet));
+  EXPECT_EQ(network->parameterCount(1), 103812);
+  EXPECT_EQ(network->parameterCount(2), 513354);
+  EXPECT_EQ(network->parameterCount(3), 2191763);
+  EXPECT_EQ(network->parameterCount(4), 8950594);
+  EXPECT_EQ(network->parameterCount(0), 8950594);
+  EXPECT_EQ(network->maximumLevel(), 4);
+
+  auto options = paperOptions(Architecture::ANUNet);
+  options.deepSupervision = false;
+  EXPECT_EQ(anunet::makeNetwork(options)->parameterCount(0), 8950495); // one head on X(0,4)
+}
+
+TEST_F(NetworksTest, BaselineParameterCountsMatchTheReferenceCode)
+{
+  EXPECT_EQ(anunet::makeNetwork(paperOptions(Architecture::UNet))->parameterCount(), 8636769);
+  EXPECT_EQ(anunet::makeNetwork(paperOptions(Architecture::R2UNet))->parameterCount(), 9778721);
+  EXPECT_EQ(anunet::makeNetwork(paperOptions(Architecture::AttentionUNet))->parameterCount(), 8725501);
+  EXPECT_EQ(anunet::makeNetwork(paperOptions(Architecture::AttentionR2UNet))->parameterCount(), 9867453);
+  auto unetpp = anunet::makeNetwork(paperOptions(Architecture::UNetPlusPlus));
+  EXPECT_EQ(unetpp->parameterCount(0), 9162852);
+  EXPECT_EQ(unetpp->parameterCount(4), 9162852);
+  auto options = paperOptions(Architecture::UNetPlusPlus);
+  options.deepSupervision = false;
+  EXPECT_EQ(anunet::makeNetwork(options)->parameterCount(), 9162753);
+  // 64-1024 widths: the figures of the original papers' code.
+  options = paperOptions(Architecture::UNet);
+  options.filters = { 64, 128, 256, 512, 1024 };
+  EXPECT_EQ(anunet::makeNetwork(options)->parameterCount(), 34525889);
+}
+
+TEST_F(NetworksTest, EveryNetworkAndLevelGivesTheInputSize)
+{
+  for (const auto architecture : anunet::allArchitectures())
+  {
+    for (const auto & [channels, classes] : std::vector<std::pair<int, int>>{ { 1, 1 }, { 2, 3 } })
+    {
+      SCOPED_TRACE(anunet::toString(architecture) + " classes " + std::to_string(classes));
+      auto       network = anunet::makeNetwork(smallOptions(architecture, channels, classes));
+      const auto input = torch::randn({ 2, channels, 32, 48 });
+      const auto heads = network->forwardHeads(input);
+      ASSERT_EQ(heads.size(), anunet::hasPruningLevels(architecture) ? 4U : 1U);
+      for (const auto & head : heads)
+      {
+        EXPECT_EQ(head.sizes(), (std::vector<int64_t>{ 2, classes, 32, 48 }));
+      }
+      for (int level = 0; level <= network->maximumLevel(); ++level)
+      {
+        EXPECT_EQ(network->forward(input, level).sizes(), (std::vector<int64_t>{ 2, classes, 32, 48 }));
+      }
+    }
+  }
+}
+
+TEST_F(NetworksTest, PrunedForwardEqualsTheFullNetworksHead)
+{
+  for (const auto architecture : { Architecture::ANUNet, Architecture::UNetPlusPlus })
+  {
+    SCOPED_TRACE(anunet::toString(architecture));
+    auto network = anunet::makeNetwork(smallOptions(architecture));
+    // Non-trivial BN statistics first, then compare in eval mode.
+    {
+      torch::NoGradGuard noGrad;
+      for (int step = 0; step < 3; ++step)
+      {
+        network->forwardHeads(torch::randn({ 2, 1, 32, 32 }) * 2 + 1);
+      }
+    }
+    network->eval();
+    torch::NoGradGuard noGrad;
+    const auto         input = torch::randn({ 2, 1, 32, 32 });
+    const auto         heads = network->forwardHeads(input);
+    for (int level = 1; level <= 4; ++level)
+    {
+      EXPECT_LT(maxAbsDiff(network->forwardLogits(input, level), heads[level - 1]), 1e-5) << "level " << level;
+    }
+    EXPECT_LT(maxAbsDiff(network->forwardLogits(input, 0), heads[3]), 1e-5);
+    // Heads differ from one another: the levels really are different networks.
+    EXPECT_GT(maxAbsDiff(heads[0], heads[3]), 1e-4);
+  }
+}
+
+TEST_F(NetworksTest, GradientsReachEveryParameter)
+{
+  for (const auto architecture : anunet::allArchitectures())
+  {
+    SCOPED_TRACE(anunet::toString(architecture));
+    auto network = anunet::makeNetwork(smallOptions(architecture));
+    network->train();
+    auto heads = network->forwardHeads(torch::randn({ 2, 1, 32, 32 }));
+    auto loss = torch::zeros({});
+    for (const auto & head : heads)
+    {
+      // A per-pixel weight, so that no parameter's gradient cancels by symmetry (a plain sum would
+      // give BN-normalised branches zero gradient).
+      loss = loss + (head * torch::randn_like(head)).sum();
+    }
+    loss.backward();
+    for (const auto & item : network->named_parameters())
+    {
+      ASSERT_TRUE(item.value().grad().defined()) << item.key();
+      EXPECT_GT(item.value().grad().abs().max().item<double>(), 0.0) << item.key();
+    }
+  }
+}
+
+TEST_F(NetworksTest, OutputsAreProbabilities)
+{
+  for (const auto architecture : { Architecture::ANUNet, Architecture::AttentionR2UNet })
+  {
+    SCOPED_TRACE(anunet::toString(architecture));
+    torch::NoGradGuard noGrad;
+    auto               binary = anunet::makeNetwork(smallOptions(architecture));
+    binary->eval();
+    const auto p = binary->forward(torch::randn({ 1, 1, 32, 32 }) * 10);
+    EXPECT_GE(p.min().item<float>(), 0.0F);
+    EXPECT_LE(p.max().item<float>(), 1.0F);
+
+    auto multi = anunet::makeNetwork(smallOptions(architecture, 1, 4));
+    multi->eval();
+    const auto q = multi->forward(torch::randn({ 2, 1, 32, 32 }));
+    EXPECT_GE(q.min().item<float>(), 0.0F);
+    EXPECT_LT(maxAbsDiff(q.sum(1), torch::ones({ 2, 32, 32 })), 1e-5);
+    EXPECT_LT(maxAbsDiff(q, torch::softmax(multi->forwardLogits(torch::zeros({ 2, 1, 32, 32 })), 1)), 1.0) << "sanity";
+  }
+}
+
+TEST_F(NetworksTest, EvalModeIsDeterministicAndSeedsReproduceWeights)
+{
+  torch::manual_seed(3);
+  auto a = anunet::makeNetwork(smallOptions(Architecture::ANUNet));
+  torch::manual_seed(3);
+  auto b = anunet::makeNetwork(smallOptions(Architecture::ANUNet));
+  torch::manual_seed(4);
+  auto c = anunet::makeNetwork(smallOptions(Architecture::ANUNet));
+  a->eval();
+  b->eval();
+  c->eval();
+  torch::NoGradGuard noGrad;
+  const auto         input = torch::randn({ 1, 1, 32, 32 });
+  const auto         first = a->forward(input);
+  EXPECT_TRUE(torch::equal(first, a->forward(input)));
+  EXPECT_TRUE(torch::equal(first, b->forward(input)));
+  EXPECT_FALSE(torch::equal(first, c->forward(input)));
+}
+
+TEST_F(NetworksTest, InvalidInputsAndLevelsAreRejected)
+{
+  auto network = anunet::makeNetwork(smallOptions(Architecture::ANUNet));
+  try
+  {
+    network->forward(torch::zeros({ 1, 1, 40, 32 }));
+    FAIL() << "40 rows accepted";
+  }
+  catch (const std::invalid_argument & e)
+  {
+    EXPECT_NE(std::string(e.what()).find("multiples of 16"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(network->forward(torch::zeros({ 1, 2, 32, 32 })), std::invalid_argument);
+  EXPECT_THROW(network->forward(torch::zeros({ 1, 32, 32 })), std::invalid_argument);
+  EXPECT_THROW(network->forward(torch::zeros({ 1, 1, 32, 32 }), 5), std::invalid_argument);
+  EXPECT_THROW(network->parameterCount(-1), std::invalid_argument);
+
+  auto options = smallOptions(Architecture::ANUNet);
+  options.deepSupervision = false;
+  auto single = anunet::makeNetwork(options);
+  EXPECT_THROW(single->forward(torch::zeros({ 1, 1, 32, 32 }), 2), std::invalid_argument);
+  EXPECT_EQ(single->forwardHeads(torch::zeros({ 1, 1, 32, 32 })).size(), 1U);
+
+  auto unet = anunet::makeNetwork(smallOptions(Architecture::UNet));
+  EXPECT_THROW(unet->forward(torch::zeros({ 1, 1, 32, 32 }), 1), std::invalid_argument);
+
+  options = smallOptions(Architecture::UNet);
+  options.filters = { 4, 8, 16 };
+  EXPECT_THROW(anunet::makeNetwork(options), std::invalid_argument);
+  options = smallOptions(Architecture::UNet);
+  options.classes = 0;
+  EXPECT_THROW(anunet::makeNetwork(options), std::invalid_argument);
+}
+
+// ANUNET_FACTS.md section 3: GFLOP of one forward at 1 x 1 x 256 x 256, one head.
+TEST_F(NetworksTest, FlopCountsMatchTheReferenceTable)
+{
+  auto         anu = anunet::makeNetwork(paperOptions(Architecture::ANUNet));
+  const double anuExpected[] = { 7.227, 18.439, 36.095, 61.401 };
+  for (int level = 1; level <= 4; ++level)
+  {
+    EXPECT_NEAR(anunet::forwardFlops(*anu, level, 256, 256).flops / 1e9, anuExpected[level - 1], 6e-4)
+      << "level " << level;
+  }
+  const std::pair<Architecture, double> baselines[] = { { Architecture::UNet, 32.657 },
+                                                        { Architecture::R2UNet, 76.244 },
+                                                        { Architecture::AttentionUNet, 33.198 },
+                                                        { Architecture::AttentionR2UNet, 76.785 },
+                                                        { Architecture::UNetPlusPlus, 68.896 } };
+  for (const auto & [architecture, expected] : baselines)
+  {
+    auto network = anunet::makeNetwork(paperOptions(architecture));
+    EXPECT_NEAR(anunet::forwardFlops(*network, 0, 256, 256).flops / 1e9, expected, 6e-4)
+      << anunet::toString(architecture);
+  }
+  // The scaled count equals a count measured at the real size.
+  auto small = anunet::makeNetwork(smallOptions(Architecture::ANUNet));
+  EXPECT_DOUBLE_EQ(anunet::forwardFlops(*small, 2, 64, 96).flops, anunet::measureForwardFlops(*small, 2, 64, 96).flops);
+  EXPECT_THROW(anunet::forwardFlops(*small, 2, 50, 64), std::invalid_argument);
+}
+
+TEST_F(NetworksTest, ModelRunPadsOddSizesAndCropsBack)
+{
+  auto                     options = smallOptions(Architecture::ANUNet);
+  auto                     model = anunet::Model::create(options, 11);
+  const int                threadsBefore = at::get_num_threads();
+  const auto               input = torch::randn({ 1, 1, 50, 37 });
+  const std::vector<float> buffer(input.data_ptr<float>(), input.data_ptr<float>() + input.numel());
+  model.setNumberOfThreads(1);
+  const auto output = model.run(buffer, { 1, 1, 50, 37 }, 3);
+  ASSERT_EQ(output.size(), 50U * 37U);
+  EXPECT_EQ(at::get_num_threads(), threadsBefore);
+  for (const float p : output)
+  {
+    ASSERT_GE(p, 0.0F);
+    ASSERT_LE(p, 1.0F);
+  }
+  // The same as padding by hand (replicate to 64 x 48) and cropping.
+  auto & network = *model.impl().network;
+  network.eval();
+  torch::NoGradGuard noGrad;
+  const auto         padded = torch::replication_pad2d(input, { 0, 11, 0, 14 });
+  const auto         expected = network.forward(padded, 3).slice(2, 0, 50).slice(3, 0, 37).contiguous();
+  const auto         actual = torch::from_blob(const_cast<float *>(output.data()), { 1, 1, 50, 37 });
+  EXPECT_LT(maxAbsDiff(actual, expected), 1e-6);
+  EXPECT_TRUE(network.is_training() == false);
+
+  // Multi-class output and batch > 1 into the caller's buffer.
+  auto               multi = anunet::Model::create(smallOptions(Architecture::UNet, 2, 3), 1);
+  std::vector<float> in(2 * 2 * 17 * 21, 0.5F);
+  std::vector<float> out(2 * 3 * 17 * 21, -1.0F);
+  multi.run(in.data(), { 2, 2, 17, 21 }, 0, out.data());
+  EXPECT_EQ(multi.outputChannels(), 3);
+  for (int64_t pixel = 0; pixel < 17 * 21; ++pixel)
+  {
+    const float sum = out[pixel] + out[17 * 21 + pixel] + out[2 * 17 * 21 + pixel];
+    ASSERT_NEAR(sum, 1.0F, 1e-5);
+  }
+  EXPECT_THROW(multi.run(in, { 2, 1, 17, 42 }, 0), std::invalid_argument); // wrong channel count
+  EXPECT_THROW(multi.run(in, { 2, 2, 17, 20 }, 0), std::invalid_argument); // wrong buffer size
+  EXPECT_THROW(model.run(buffer, { 1, 1, 50, 37 }, 7), std::invalid_argument);
+}
+
+TEST_F(NetworksTest, ModelFacadeReportsItsNetwork)
+{
+  auto model = anunet::Model::create(paperOptions(Architecture::ANUNet));
+  EXPECT_EQ(model.maximumLevel(), 4);
+  EXPECT_EQ(model.parameterCount(3), 2191763);
+  EXPECT_FALSE(model.isTorchScript());
+  EXPECT_EQ(model.device(), "cpu");
+  EXPECT_THROW(model.setDevice("tpu:0"), std::runtime_error);
+  if (!anunet::Model::cudaAvailable())
+  {
+    EXPECT_THROW(model.setDevice("cuda"), std::runtime_error);
+  }
+  anunet::Model         copy = model;
+  anunet::Preprocessing preprocessing;
+  preprocessing.width = 128;
+  copy.setPreprocessing(preprocessing);
+  EXPECT_EQ(copy.preprocessing().width, 128);
+  EXPECT_EQ(model.preprocessing().width, 256); // metadata is per copy, the network is shared
+  EXPECT_EQ(&copy.impl().network->options(), &model.impl().network->options());
+}
+
+TEST_F(NetworksTest, OptionsNamesAndLabelTasks)
+{
+  for (const auto architecture : anunet::allArchitectures())
+  {
+    EXPECT_EQ(anunet::architectureFromString(anunet::toString(architecture)), architecture);
+  }
+  EXPECT_THROW(anunet::architectureFromString("vnet"), std::invalid_argument);
+  EXPECT_EQ(anunet::LabelMapping::fromTask("kidney").classes, (std::vector<std::vector<int>>{ { 2, 3 } }));
+  const auto all = anunet::LabelMapping::fromTask("chaos-all");
+  EXPECT_EQ(all.names, (std::vector<std::string>{ "liver", "right-kidney", "left-kidney", "spleen" }));
+  EXPECT_EQ(all.classOf(3), 3);
+  EXPECT_EQ(all.classOf(0), 0);
+  EXPECT_EQ(all.classOf(9), 0);
+  const auto custom = anunet::LabelMapping::fromTask("labels=1,2+3,4");
+  EXPECT_EQ(custom.classes, (std::vector<std::vector<int>>{ { 1 }, { 2, 3 }, { 4 } }));
+  EXPECT_EQ(custom.classOf(3), 2);
+  EXPECT_EQ(anunet::LabelMapping::fromTask("liver").classOf(1), 1);
+  EXPECT_EQ(anunet::LabelMapping::fromTask("spleen").classOf(4), 1);
+  EXPECT_THROW(anunet::LabelMapping::fromTask("labels=1,x"), std::invalid_argument);
+  EXPECT_THROW(anunet::LabelMapping::fromTask("labels=1,1"), std::invalid_argument);
+  EXPECT_THROW(anunet::LabelMapping::fromTask("labels=0"), std::invalid_argument);
+  EXPECT_THROW(anunet::LabelMapping::fromTask("lungs"), std::invalid_argument);
+}
+
+TEST_F(NetworksTest, JsonRoundTripsAndRejectsUnknownKeys)
+{
+  auto options = smallOptions(Architecture::AttentionR2UNet, 2, 3);
+  options.recurrence = 3;
+  options.deepSupervision = false;
+  const nlohmann::json optionsJson = options;
+  EXPECT_EQ(optionsJson.get<NetworkOptions>(), options);
+  EXPECT_EQ(optionsJson.at("architecture"), "r2attunet");
+
+  anunet::Preprocessing preprocessing;
+  preprocessing.intensity.method = anunet::IntensityNormalization::Method::Percentile;
+  preprocessing.width = 128;
+  preprocessing.labels = anunet::LabelMapping::fromTask("chaos-all");
+  const nlohmann::json preprocessingJson = preprocessing;
+  EXPECT_EQ(preprocessingJson.get<anunet::Preprocessing>(), preprocessing);
+
+  anunet::TrainingSummary summary;
+  summary.loss = "hybrid";
+  summary.iterations = 1234567890123;
+  summary.bestValidationDice = 0.91;
+  const nlohmann::json summaryJson = summary;
+  const auto           back = summaryJson.get<anunet::TrainingSummary>();
+  EXPECT_EQ(back.iterations, summary.iterations);
+  EXPECT_EQ(back.bestValidationDice, summary.bestValidationDice);
+
+  auto typo = optionsJson;
+  typo["filter"] = { 1, 2 };
+  try
+  {
+    typo.get<NetworkOptions>();
+    FAIL() << "unknown key accepted";
+  }
+  catch (const std::invalid_argument & e)
+  {
+    EXPECT_NE(std::string(e.what()).find("\"filter\""), std::string::npos) << e.what();
+  }
+  // Missing keys keep the defaults (configs may be partial).
+  EXPECT_EQ(nlohmann::json::object().get<NetworkOptions>(), NetworkOptions());
+}
+
+// Not part of the suite (timing depends on the machine): run with --gtest_also_run_disabled_tests.
+TEST_F(NetworksTest, DISABLED_TimeANUNetL4At256)
+{
+  anunet::configureAllocator();
+  auto network = anunet::makeNetwork(paperOptions(Architecture::ANUNet));
+  network->eval();
+  torch::NoGradGuard noGrad;
+  const auto         input = torch::randn({ 1, 1, 256, 256 });
+  for (const int level : { 1, 4 })
+  {
+    for (int warm = 0; warm < 2; ++warm)
+    {
+      network->forward(input, level);
+    }
+    std::vector<double> times;
+    for (int run = 0; run < 7; ++run)
+    {
+      const auto start = std::chrono::steady_clock::now();
+      network->forward(input, level);
+      times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(times.begin(), times.end());
+    std::cout << "ANU-Net L" << level << " 1x1x256x256 eval no-grad, " << at::get_num_threads() << " threads: min "
+              << times.front() << " ms, median " << times[times.size() / 2] << " ms\n";
+  }
+}
+
+} // namespace

@@ -1,0 +1,71 @@
+// Internal header of the torch core: checkpoint files and TorchScript export/import.
+//
+// A checkpoint is one torch::serialize archive: the network's state (parameters and buffers, so BN
+// running statistics too, nested per module as torch::nn::Module::save writes them), a string entry
+// "anunet_metadata" holding JSON {"format": "itkanunet-checkpoint", "version": 1, "network": ...,
+// "preprocessing": ..., "training": ...}, and whatever the trainer adds (optimiser state, ...).
+#ifndef anunet_Checkpoint_h
+#define anunet_Checkpoint_h
+
+#include "ModelImpl.h"
+
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace anunet
+{
+
+constexpr const char * CheckpointFormat = "itkanunet-checkpoint";
+constexpr const char * TorchScriptFormat = "itkanunet-torchscript";
+constexpr int          CheckpointVersion = 1;
+/** Archive entry of the metadata JSON in a checkpoint. */
+constexpr const char * MetadataKey = "anunet_metadata";
+/** Extra file of the metadata JSON in an exported TorchScript module. */
+constexpr const char * TorchScriptMetadataFile = "anunet_metadata.json";
+
+/** Writes model (which must hold a network, not a TorchScript module) to path atomically: to
+ * path + ".tmp-<pid>", then renamed. writeExtra may add entries (e.g. optimiser state). Throws
+ * std::runtime_error naming the file on failure. */
+void
+writeCheckpoint(const std::string &                                            path,
+                const Model::Impl &                                            model,
+                const std::function<void(torch::serialize::OutputArchive &)> & writeExtra = {});
+
+/** Reads a checkpoint written by writeCheckpoint(); readExtra may read the trainer's entries. Throws
+ * std::runtime_error naming the file and the problem: missing, truncated/corrupt, not a checkpoint,
+ * unsupported version, metadata or weights that do not match (naming the tensor). */
+std::shared_ptr<Model::Impl>
+readCheckpoint(const std::string & path, const std::function<void(torch::serialize::InputArchive &)> & readExtra = {});
+
+/** Reads a checkpoint or a TorchScript module (exported by writeTorchScript() or saved from Python). */
+std::shared_ptr<Model::Impl>
+loadModelFile(const std::string & path);
+
+/** Writes a TorchScript module computing probabilities of model's network at level (traced with
+ * the network's weights as module parameters), with the metadata JSON as an extra file. */
+void
+writeTorchScript(const std::string & path, const Model::Impl & model, int level);
+
+/** Runs a TorchScript model's forward on input (already on the model's device). */
+torch::Tensor
+runTorchScript(const Model::Impl & model, const torch::Tensor & input);
+
+/** Parameters of a TorchScript model. */
+int64_t
+torchScriptParameterCount(const Model::Impl & model);
+
+/** Moves a TorchScript model to a device. */
+void
+moveTorchScript(Model::Impl & model, const c10::Device & device);
+
+/** The metadata JSON text of a model (format = checkpoint or TorchScript format). */
+std::string
+metadataJson(const Model::Impl & model, const char * format, int level = 0);
+
+} // namespace anunet
+
+#endif
