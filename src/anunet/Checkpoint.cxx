@@ -313,22 +313,25 @@ loadModelFile(const std::string & path)
   std::string        lastError;
   for (int channels = 1; channels <= 4; ++channels)
   {
+    c10::IValue output;
     try
     {
-      auto output = impl->script->forward({ torch::zeros({ 1, channels, 32, 32 }) });
-      if (!output.isTensor() || output.toTensor().dim() != 4)
-      {
-        throw std::runtime_error(path + ": TorchScript forward does not return an N x C x H x W tensor");
-      }
-      impl->options.inputChannels = channels;
-      impl->scriptOutputChannels = static_cast<int>(output.toTensor().size(1));
-      impl->options.classes = impl->scriptOutputChannels;
-      return impl;
+      output = impl->script->forward({ torch::zeros({ 1, channels, 32, 32 }) });
     }
-    catch (const c10::Error & e)
+    catch (const std::exception & e)
     {
-      lastError = firstLine(e.what_without_backtrace());
+      // Interpreter errors are c10::Error or torch::jit::JITException: either means "not this channel count".
+      lastError = firstLine(e.what());
+      continue;
     }
+    if (!output.isTensor() || output.toTensor().dim() != 4)
+    {
+      throw std::runtime_error(path + ": TorchScript forward does not return an N x C x H x W tensor");
+    }
+    impl->options.inputChannels = channels;
+    impl->scriptOutputChannels = static_cast<int>(output.toTensor().size(1));
+    impl->options.classes = impl->scriptOutputChannels;
+    return impl;
   }
   throw std::runtime_error(path +
                            ": TorchScript module without ITKANUNet metadata, and no input of 1..4 channels "
