@@ -5,6 +5,7 @@
 #include "anunet/ModelImpl.h"
 #include "anunet/SegmentationNetwork.h"
 
+#include "anunet/Catalog.h"
 #include "anunet/Model.h"
 
 #include <ATen/Parallel.h>
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -238,30 +240,52 @@ TEST_F(NetworksTest, InvalidInputsAndLevelsAreRejected)
   EXPECT_THROW(anunet::makeNetwork(options), std::invalid_argument);
 }
 
-// ANUNET_FACTS.md section 3: GFLOP of one forward at 1 x 1 x 256 x 256, one head.
-TEST_F(NetworksTest, FlopCountsMatchTheReferenceTable)
+// ANUNET_FACTS.md sections 2 and 3: parameters and GFLOP of one forward at 1 x 1 x 256 x 256, one head, as
+// `anunet models` lists them.
+TEST_F(NetworksTest, CatalogMatchesTheReferenceTables)
 {
-  auto         anu = anunet::makeNetwork(paperOptions(Architecture::ANUNet));
-  const double anuExpected[] = { 7.227, 18.439, 36.095, 61.401 };
-  for (int level = 1; level <= 4; ++level)
+  const auto rows = anunet::describeArchitectures(256);
+  ASSERT_EQ(rows.size(), 4U + 4U + 4U); // four baselines, UNet++ L1-L4, ANU-Net L1-L4
+  struct Expected
   {
-    EXPECT_NEAR(anunet::forwardFlops(*anu, level, 256, 256).flops / 1e9, anuExpected[level - 1], 6e-4)
-      << "level " << level;
-  }
-  const std::pair<Architecture, double> baselines[] = { { Architecture::UNet, 32.657 },
-                                                        { Architecture::R2UNet, 76.244 },
-                                                        { Architecture::AttentionUNet, 33.198 },
-                                                        { Architecture::AttentionR2UNet, 76.785 },
-                                                        { Architecture::UNetPlusPlus, 68.896 } };
-  for (const auto & [architecture, expected] : baselines)
+    Architecture architecture;
+    int          level;
+    int64_t      parameters;
+    double       gflops;
+  };
+  const Expected expected[] = {
+    { Architecture::UNet, 0, 8636769, 32.657 },          { Architecture::R2UNet, 0, 9778721, 76.244 },
+    { Architecture::AttentionUNet, 0, 8725501, 33.198 }, { Architecture::AttentionR2UNet, 0, 9867453, 76.785 },
+    { Architecture::UNetPlusPlus, 4, 9162852, 68.896 },  { Architecture::ANUNet, 1, 103812, 7.227 },
+    { Architecture::ANUNet, 2, 513354, 18.439 },         { Architecture::ANUNet, 3, 2191763, 36.095 },
+    { Architecture::ANUNet, 4, 8950594, 61.401 },
+  };
+  for (const auto & want : expected)
   {
-    auto network = anunet::makeNetwork(paperOptions(architecture));
-    EXPECT_NEAR(anunet::forwardFlops(*network, 0, 256, 256).flops / 1e9, expected, 6e-4)
-      << anunet::toString(architecture);
+    const auto found = std::find_if(rows.begin(), rows.end(), [&](const anunet::ArchitectureSummary & row) {
+      return row.architecture == want.architecture && row.level == want.level;
+    });
+    ASSERT_NE(found, rows.end()) << anunet::toString(want.architecture) << " level " << want.level;
+    EXPECT_EQ(found->parameters, want.parameters) << found->displayName;
+    EXPECT_NEAR(found->gflops, want.gflops, 6e-4) << found->displayName;
+    EXPECT_EQ(found->size, 256);
   }
-  // The scaled count equals a count measured at the real size.
+  EXPECT_THROW(anunet::describeArchitectures(100), std::invalid_argument);
+}
+
+TEST_F(NetworksTest, FlopCountsScaleExactlyWithTheImageArea)
+{
+  // The catalog counts on 16 x 16 and scales; that equals a count measured at the real size.
   auto small = anunet::makeNetwork(smallOptions(Architecture::ANUNet));
   EXPECT_DOUBLE_EQ(anunet::forwardFlops(*small, 2, 64, 96).flops, anunet::measureForwardFlops(*small, 2, 64, 96).flops);
+  auto r2 = anunet::makeNetwork(smallOptions(Architecture::AttentionR2UNet));
+  EXPECT_DOUBLE_EQ(anunet::forwardFlops(*r2, 0, 32, 48).flops, anunet::measureForwardFlops(*r2, 0, 32, 48).flops);
+  // Hand count for the smallest case: ANU-Net L1 with widths 4..64 on 1 x 1 x 16 x 16.
+  // X00: 3x3 1->4, 4->4 at 16x16; X10: 4->8, 8->8 at 8x8; up_0: ConvT 8->4 k2 at 8x8 input; gate_0_1: three 1x1
+  // convs (4->4, 4->4, 4->1) at 16x16; X01: 8->4, 4->4 at 16x16; head 4->1 at 16x16.
+  const double macs = 256.0 * 9 * (1 * 4 + 4 * 4) + 64.0 * 9 * (4 * 8 + 8 * 8) + 64.0 * 4 * 8 * 4 +
+                      256.0 * (4 * 4 + 4 * 4 + 4 * 1) + 256.0 * 9 * (8 * 4 + 4 * 4) + 256.0 * 4 * 1;
+  EXPECT_DOUBLE_EQ(anunet::measureForwardFlops(*small, 1, 16, 16).flops, 2.0 * macs);
   EXPECT_THROW(anunet::forwardFlops(*small, 2, 50, 64), std::invalid_argument);
 }
 
