@@ -19,6 +19,8 @@ public:
 // Each subcommand lives in its own file and registers itself here.
 void
 addModelsCommand(CLI::App & app);
+void
+addEvaluateCommand(CLI::App & app);
 
 } // namespace anunet::cli
 

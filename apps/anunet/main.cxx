@@ -11,6 +11,7 @@ main(int argc, char ** argv)
   app.set_version_flag("--version", "anunet 0.1.0");
 
   anunet::cli::addModelsCommand(app);
+  anunet::cli::addEvaluateCommand(app);
 
   try
   {
