@@ -1,1 +1,99 @@
-// Placeholder: to be written.
+#include "itkANUNetModel.h"
+
+#include <exception>
+
+namespace itk
+{
+
+void
+ANUNetModel::Load(const std::string & fileName)
+{
+  if (fileName.empty())
+  {
+    itkExceptionMacro("No model file name given");
+  }
+  try
+  {
+    m_Model = std::make_unique<anunet::Model>(anunet::Model::load(fileName));
+  }
+  catch (const std::exception & e)
+  {
+    itkExceptionMacro("Cannot load the model file '" << fileName << "': " << e.what());
+  }
+  m_FileName = fileName;
+  this->Modified();
+}
+
+void
+ANUNetModel::SetModel(const anunet::Model & model)
+{
+  m_Model = std::make_unique<anunet::Model>(model);
+  m_FileName.clear();
+  this->Modified();
+}
+
+const anunet::Model &
+ANUNetModel::GetModel() const
+{
+  if (!m_Model)
+  {
+    itkExceptionMacro("This ANUNetModel holds no network: call Load() or SetModel(), or update the filter "
+                      "that produces it");
+  }
+  return *m_Model;
+}
+
+anunet::Model &
+ANUNetModel::GetModel()
+{
+  return const_cast<anunet::Model &>(static_cast<const Self *>(this)->GetModel());
+}
+
+void
+ANUNetModel::Initialize()
+{
+  Superclass::Initialize();
+  m_Model.reset();
+  m_FileName.clear();
+}
+
+void
+ANUNetModel::Graft(const DataObject * data)
+{
+  if (data == nullptr)
+  {
+    return;
+  }
+  const auto * other = dynamic_cast<const Self *>(data);
+  if (other == nullptr)
+  {
+    itkExceptionMacro("Cannot graft a " << data->GetNameOfClass() << " onto an ANUNetModel");
+  }
+  m_Model = other->m_Model ? std::make_unique<anunet::Model>(*other->m_Model) : nullptr;
+  m_FileName = other->m_FileName;
+}
+
+void
+ANUNetModel::PrintSelf(std::ostream & os, Indent indent) const
+{
+  Superclass::PrintSelf(os, indent);
+  os << indent << "FileName: " << (m_FileName.empty() ? "(none)" : m_FileName) << '\n';
+  if (!m_Model)
+  {
+    os << indent << "Model: (none)\n";
+    return;
+  }
+  const anunet::NetworkOptions & options = m_Model->options();
+  const anunet::Preprocessing &  preprocessing = m_Model->preprocessing();
+  os << indent << "Architecture: " << anunet::toString(options.architecture) << '\n';
+  os << indent << "InputChannels: " << options.inputChannels << '\n';
+  os << indent << "Classes: " << options.classes << '\n';
+  os << indent << "MaximumLevel: " << m_Model->maximumLevel() << '\n';
+  os << indent << "TorchScript: " << (m_Model->isTorchScript() ? "yes" : "no") << '\n';
+  os << indent << "Intensity: " << anunet::toString(preprocessing.intensity.method) << '\n';
+  os << indent << "NetworkSize: " << preprocessing.width << " x " << preprocessing.height << '\n';
+  os << indent << "SliceAxis: " << preprocessing.sliceAxis << '\n';
+  os << indent << "Device: " << m_Model->device() << '\n';
+}
+
+} // namespace itk

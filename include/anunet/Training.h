@@ -15,7 +15,6 @@
  *  limitations under the License.
  *
  *=========================================================================*/
-#ifndef anunet_NetworkOptions_h
 #ifndef anunet_Training_h
 #define anunet_Training_h
 
