@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <unistd.h>
@@ -69,15 +70,39 @@ writeAtomically(const std::string & path, const std::function<void(const std::st
 }
 
 /** The reverse of torch::nn::Module::save, but strict: every parameter and buffer must be in the archive
- * with the network's shape (the stock Module::load would silently take a tensor of another shape). */
+ * with the network's shape (the stock Module::load would silently take a tensor of another shape), and the
+ * archive must hold nothing else (e.g. heads of a deep-supervision network under metadata without it). */
 void
 readModuleState(torch::serialize::InputArchive & archive,
                 torch::nn::Module &              module,
                 const std::string &              prefix,
                 const std::string &              path)
 {
-  torch::NoGradGuard noGrad;
-  const auto         readTensor = [&](const std::string & name, torch::Tensor & target, bool isBuffer) {
+  torch::NoGradGuard    noGrad;
+  std::set<std::string> expected{ "training" }; // every archive carries the jit module's own flag
+  for (const auto & item : module.named_parameters(/*recurse=*/false))
+  {
+    expected.insert(item.key());
+  }
+  for (const auto & item : module.named_buffers(/*recurse=*/false))
+  {
+    expected.insert(item.key());
+  }
+  for (const auto & child : module.named_children())
+  {
+    expected.insert(child.key());
+  }
+  for (const auto & key : archive.keys())
+  {
+    if (expected.count(key) == 0)
+    {
+      throw std::runtime_error(path +
+                               ": weights do not match the network in its metadata: the file has an "
+                               "unexpected entry '" +
+                               prefix + key + "'");
+    }
+  }
+  const auto readTensor = [&](const std::string & name, torch::Tensor & target, bool isBuffer) {
     torch::Tensor stored;
     if (!archive.try_read(name, stored, isBuffer) || !stored.defined())
     {
@@ -219,7 +244,11 @@ writeCheckpoint(const std::string &                                            p
     throw std::runtime_error(path + ": cannot write a checkpoint of a TorchScript model");
   }
   torch::serialize::OutputArchive archive;
-  model.network->save(archive);
+  // The network in its own nested archive, so that the reader can insist on exactly its entries while the
+  // trainer adds its own at the top level.
+  torch::serialize::OutputArchive weights;
+  model.network->save(weights);
+  archive.write(NetworkKey, weights);
   archive.write(MetadataKey, c10::IValue(metadataJson(model, CheckpointFormat)));
   if (writeExtra)
   {
@@ -258,7 +287,12 @@ readCheckpoint(const std::string & path, const std::function<void(torch::seriali
   auto impl = std::make_shared<Model::Impl>();
   readMetadata(metadata, *impl, path);
   impl->network = makeNetwork(impl->options);
-  readModuleState(archive, *impl->network, "", path);
+  torch::serialize::InputArchive weights;
+  if (!archive.try_read(NetworkKey, weights))
+  {
+    throw std::runtime_error(path + ": checkpoint has metadata but no \"" + NetworkKey + "\" weights entry");
+  }
+  readModuleState(weights, *impl->network, "", path);
   if (readExtra)
   {
     readExtra(archive);

@@ -1,7 +1,7 @@
 // Internal header of the torch core: checkpoint files and TorchScript export/import.
 //
-// A checkpoint is one torch::serialize archive: the network's state (parameters and buffers, so BN
-// running statistics too, nested per module as torch::nn::Module::save writes them), a string entry
+// A checkpoint is one torch::serialize archive: the network's state in the nested archive "network"
+// (parameters and buffers, so BN running statistics too, as torch::nn::Module::save writes them), a string entry
 // "anunet_metadata" holding JSON {"format": "itkanunet-checkpoint", "version": 1, "network": ...,
 // "preprocessing": ..., "training": ...}, and whatever the trainer adds (optimiser state, ...).
 #ifndef anunet_Checkpoint_h
@@ -22,6 +22,8 @@ namespace anunet
 constexpr const char * CheckpointFormat = "itkanunet-checkpoint";
 constexpr const char * TorchScriptFormat = "itkanunet-torchscript";
 constexpr int          CheckpointVersion = 1;
+/** Archive entry of the network's state (a nested archive as torch::nn::Module::save writes it). */
+constexpr const char * NetworkKey = "network";
 /** Archive entry of the metadata JSON in a checkpoint. */
 constexpr const char * MetadataKey = "anunet_metadata";
 /** Extra file of the metadata JSON in an exported TorchScript module. */

@@ -184,7 +184,6 @@ TEST_F(CheckpointTest, TorchScriptExportComputesTheSameProbabilities)
 {
   for (const auto & [architecture, classes, level] :
        std::vector<std::tuple<Architecture, int, int>>{ { Architecture::ANUNet, 1, 2 },
-                                                        { Architecture::ANUNet, 1, 0 },
                                                         { Architecture::UNetPlusPlus, 3, 4 },
                                                         { Architecture::AttentionR2UNet, 2, 0 } })
   {
@@ -302,7 +301,9 @@ TEST_F(CheckpointTest, BadFilesAreRejectedWithTheirName)
 
   const auto writeWith = [&](const std::string & path, const NetworkOptions & weightsOf, const std::string & metadata) {
     torch::serialize::OutputArchive archive;
-    anunet::makeNetwork(weightsOf)->save(archive);
+    torch::serialize::OutputArchive weights;
+    anunet::makeNetwork(weightsOf)->save(weights);
+    archive.write(anunet::NetworkKey, weights);
     archive.write(anunet::MetadataKey, c10::IValue(metadata));
     archive.save_to(path);
   };
@@ -330,9 +331,27 @@ TEST_F(CheckpointTest, BadFilesAreRejectedWithTheirName)
   writeWith(mismatch, small, metadataFor(wider, 1, anunet::CheckpointFormat));
   expectLoadError(mismatch, "tensor 'conv_0_0.conv1.weight' has shape [4, 1, 3, 3] in the file");
 
-  const std::string missing = file("missing-tensors.pt");
-  writeWith(missing, smallOptions(Architecture::UNet), metadataFor(small, 1, anunet::CheckpointFormat));
-  expectLoadError(missing, "is missing");
+  auto withoutHeads = small;
+  withoutHeads.deepSupervision = false;
+  const std::string extraHeads = file("extra-heads.pt");
+  writeWith(extraHeads, small, metadataFor(withoutHeads, 1, anunet::CheckpointFormat));
+  expectLoadError(extraHeads, "unexpected entry 'head_1'");
+
+  const std::string missingHeads = file("missing-heads.pt");
+  writeWith(missingHeads, withoutHeads, metadataFor(small, 1, anunet::CheckpointFormat));
+  expectLoadError(missingHeads, "module 'head_1' is missing");
+
+  const std::string otherNetwork = file("other-network.pt");
+  writeWith(otherNetwork, smallOptions(Architecture::UNet), metadataFor(small, 1, anunet::CheckpointFormat));
+  expectLoadError(otherNetwork, "unexpected entry 'enc_0'");
+
+  const std::string noWeights = file("no-weights.pt");
+  {
+    torch::serialize::OutputArchive archive;
+    archive.write(anunet::MetadataKey, c10::IValue(metadataFor(small, 1, anunet::CheckpointFormat)));
+    archive.save_to(noWeights);
+  }
+  expectLoadError(noWeights, "no \"network\" weights entry");
 
   auto invalid = small;
   invalid.classes = 0;
