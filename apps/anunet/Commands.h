@@ -20,7 +20,13 @@ public:
 void
 addModelsCommand(CLI::App & app);
 void
+addTrainCommand(CLI::App & app);
+void
+addSegmentCommand(CLI::App & app);
+void
 addEvaluateCommand(CLI::App & app);
+void
+addDemoCommand(CLI::App & app);
 
 } // namespace anunet::cli
 

@@ -11,7 +11,10 @@ main(int argc, char ** argv)
   app.set_version_flag("--version", "anunet 0.1.0");
 
   anunet::cli::addModelsCommand(app);
+  anunet::cli::addTrainCommand(app);
+  anunet::cli::addSegmentCommand(app);
   anunet::cli::addEvaluateCommand(app);
+  anunet::cli::addDemoCommand(app);
 
   try
   {

@@ -1,0 +1,53 @@
+#include "OutputFiles.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace anunet::cli
+{
+
+std::string
+temporaryNameFor(const std::string & path)
+{
+  const std::filesystem::path p(path);
+  const std::string           name = p.filename().string();
+  // Keep every extension (".nii.gz"), so ITK selects the same ImageIO for the temporary file.
+  const auto        dot = name.find('.', 1);
+  const std::string stem = dot == std::string::npos ? name : name.substr(0, dot);
+  const std::string extensions = dot == std::string::npos ? "" : name.substr(dot);
+  const std::string temporary = "." + stem + ".partial-" + std::to_string(getpid()) + extensions;
+  return (p.parent_path() / temporary).string();
+}
+
+void
+commitFile(const std::string & temporary, const std::string & path)
+{
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error)
+  {
+    std::filesystem::remove(temporary, error);
+    throw std::runtime_error(path + ": cannot move the finished file into place: " + error.message());
+  }
+}
+
+void
+writeTextFile(const std::string & text, const std::string & path)
+{
+  const std::string temporary = temporaryNameFor(path);
+  {
+    std::ofstream out(temporary, std::ios::binary);
+    out << text;
+    if (!out.flush())
+    {
+      std::error_code ignored;
+      std::filesystem::remove(temporary, ignored);
+      throw std::runtime_error(path + ": cannot write");
+    }
+  }
+  commitFile(temporary, path);
+}
+
+} // namespace anunet::cli

@@ -1,0 +1,50 @@
+#ifndef anunet_cli_OutputFiles_h
+#define anunet_cli_OutputFiles_h
+
+#include "itkImageFileWriter.h"
+
+#include <filesystem>
+#include <string>
+
+namespace anunet::cli
+{
+
+/** A temporary name next to path that keeps its extensions (ITK picks the writer by extension), so that a
+ * failed or killed write never leaves a partial file under the final name. */
+std::string
+temporaryNameFor(const std::string & path);
+
+/** Renames temporary to path (atomic within a file system); removes temporary and throws on failure. */
+void
+commitFile(const std::string & temporary, const std::string & path);
+
+/** Writes text to path through a temporary file. */
+void
+writeTextFile(const std::string & text, const std::string & path);
+
+/** Writes an image (compressed where the format allows) to path through a temporary file. */
+template <typename TImage>
+void
+writeImageFile(const TImage * image, const std::string & path)
+{
+  const std::string temporary = temporaryNameFor(path);
+  try
+  {
+    auto writer = itk::ImageFileWriter<TImage>::New();
+    writer->SetInput(image);
+    writer->SetFileName(temporary);
+    writer->UseCompressionOn();
+    writer->Update();
+  }
+  catch (...)
+  {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+    throw;
+  }
+  commitFile(temporary, path);
+}
+
+} // namespace anunet::cli
+
+#endif

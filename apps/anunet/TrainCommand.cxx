@@ -1,0 +1,113 @@
+#include "Commands.h"
+#include "Progress.h"
+#include "TrainingRun.h"
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+namespace anunet::cli
+{
+namespace
+{
+
+struct TrainArguments
+{
+  std::string config;
+  std::string out;
+  std::string dataRoot;
+  std::string architecture;
+  std::string task;
+  std::string resume;
+  int         epochs = -1;
+  int64_t     iterationsPerEpoch = -1;
+  int         batchSize = -1;
+  double      learningRate = -1.0;
+  int64_t     seed = -1;
+  int         threads = -1;
+  int         size = -1;
+};
+
+/** Command-line flags win over the config file. */
+void
+applyOverrides(const TrainArguments & args, TrainingConfig & config)
+{
+  auto & o = config.options;
+  if (!args.architecture.empty())
+  {
+    o.network.architecture = architectureFromString(args.architecture);
+  }
+  if (!args.task.empty())
+  {
+    config.task = args.task;
+  }
+  if (args.epochs > 0)
+  {
+    o.epochs = args.epochs;
+  }
+  if (args.iterationsPerEpoch >= 0)
+  {
+    o.iterationsPerEpoch = args.iterationsPerEpoch;
+  }
+  if (args.batchSize > 0)
+  {
+    o.batchSize = args.batchSize;
+  }
+  if (args.learningRate > 0)
+  {
+    o.learningRate = args.learningRate;
+  }
+  if (args.seed >= 0)
+  {
+    o.seed = static_cast<uint64_t>(args.seed);
+  }
+  if (args.threads >= 0)
+  {
+    o.threads = args.threads;
+  }
+  if (args.size > 0)
+  {
+    o.preprocessing.width = o.preprocessing.height = args.size;
+  }
+  if (!args.resume.empty())
+  {
+    o.resumeFrom = args.resume;
+  }
+}
+
+void
+runTrain(const TrainArguments & args)
+{
+  TrainingConfig config = readTrainingConfig(args.config, args.dataRoot.empty() ? defaultDataRoot() : args.dataRoot);
+  applyOverrides(args, config);
+  finalizeTrainingConfig(config, args.out);
+  const TrainingRun run = runTraining(config);
+  const auto &      summary = run.model->GetModel().training();
+  std::cout << "best validation Dice " << formatNumber(summary.bestValidationDice, 4) << " at epoch "
+            << summary.bestEpoch << "; checkpoint " << (std::filesystem::path(args.out) / "best.pt").string() << '\n';
+}
+
+} // namespace
+
+void
+addTrainCommand(CLI::App & app)
+{
+  auto   args = std::make_shared<TrainArguments>();
+  auto * cmd = app.add_subcommand("train", "Train a network on image/label volumes described by a config file");
+  cmd->add_option("--config", args->config, "YAML or JSON config (see data/configs)")->required();
+  cmd->add_option("--out", args->out, "Output folder: best.pt, last.pt, log.jsonl, curves.svg")->required();
+  cmd->add_option("--data-root", args->dataRoot, "Folder that relative image paths start from");
+  cmd->add_option("--architecture", args->architecture, "anunet|unetpp|unet|r2unet|attunet|r2attunet");
+  cmd->add_option("--task", args->task, "liver|kidney|spleen|chaos-all|labels=1,2+3,...");
+  cmd->add_option("--resume", args->resume, "Continue from a last.pt");
+  cmd->add_option("--epochs", args->epochs, "Epochs");
+  cmd->add_option("--iterations-per-epoch", args->iterationsPerEpoch, "Optimiser steps per epoch (0: one pass)");
+  cmd->add_option("--batch-size", args->batchSize, "Slices per step");
+  cmd->add_option("--lr", args->learningRate, "Learning rate");
+  cmd->add_option("--seed", args->seed, "Random seed");
+  cmd->add_option("--threads", args->threads, "LibTorch threads (0: all cores)");
+  cmd->add_option("--size", args->size, "Network in-plane size (square)");
+  cmd->callback([args] { runTrain(*args); });
+}
+
+} // namespace anunet::cli

@@ -1,0 +1,41 @@
+#ifndef anunet_cli_TrainingConfig_h
+#define anunet_cli_TrainingConfig_h
+
+#include "anunet/Training.h"
+
+#include <string>
+#include <vector>
+
+namespace anunet::cli
+{
+
+/** An image and its ground truth. */
+struct CaseFiles
+{
+  std::string name;
+  std::string image;
+  std::string label;
+};
+
+/** A training run as a config file describes it (YAML, or JSON which is YAML too). */
+struct TrainingConfig
+{
+  TrainingOptions        options;
+  std::string            task = "liver";
+  std::vector<CaseFiles> training;
+  std::vector<CaseFiles> validation;
+  std::vector<CaseFiles> test; ///< held-out cases, never seen in training (used by `anunet demo`)
+};
+
+/** Reads a config; unknown keys, wrong types and bad values are errors naming the file and the key.
+ * Relative image paths are resolved against dataRoot. */
+TrainingConfig
+readTrainingConfig(const std::string & path, const std::string & dataRoot);
+
+/** The data root compiled into the tool (the build tree's ExternalData/data), or $ANUNET_DATA_ROOT. */
+std::string
+defaultDataRoot();
+
+} // namespace anunet::cli
+
+#endif

@@ -1,0 +1,82 @@
+#include "TrainingRun.h"
+
+#include "Commands.h"
+#include "CurvePlot.h"
+#include "Progress.h"
+
+#include "itkANUNetImageReader.h"
+#include "itkANUNetTrainingFilter.h"
+
+#include <filesystem>
+#include <iostream>
+
+namespace anunet::cli
+{
+
+void
+finalizeTrainingConfig(TrainingConfig & config, const std::string & outputDirectory)
+{
+  auto & o = config.options;
+  o.outputDirectory = outputDirectory;
+  o.preprocessing.labels = LabelMapping::fromTask(config.task);
+  const auto classes = o.preprocessing.labels.classes.size();
+  o.network.classes = classes == 1 ? 1 : static_cast<int>(classes) + 1;
+}
+
+TrainingRun
+runTraining(const TrainingConfig & config)
+{
+  if (config.training.empty())
+  {
+    throw UsageError("the config lists no training cases (data.train)");
+  }
+  std::filesystem::create_directories(config.options.outputDirectory);
+
+  // Labels are read as float like the images (exact for label values); the preprocessor maps them to classes.
+  using VolumeType = itk::ANUNetImageReader::VolumeType;
+  auto trainer = itk::ANUNetTrainingFilter<VolumeType, VolumeType>::New();
+  trainer->SetOptions(config.options);
+
+  ProgressBar reading("read");
+  const auto  total = config.training.size() + config.validation.size();
+  size_t      done = 0;
+  auto        addCases = [&](const std::vector<CaseFiles> & cases, bool validation) {
+    for (const auto & c : cases)
+    {
+      reading.update(static_cast<double>(done) / total, "case " + c.name);
+      trainer->AddCase(
+        itk::ANUNetImageReader::ReadVolume(c.image), itk::ANUNetImageReader::ReadVolume(c.label), c.name, validation);
+      ++done;
+    }
+  };
+  addCases(config.training, false);
+  addCases(config.validation, true);
+  reading.update(1.0,
+                 std::to_string(config.training.size()) + " training and " + std::to_string(config.validation.size()) +
+                   " validation cases");
+  reading.finish();
+
+  ProgressBar bar("train");
+  trainer->SetProgressCallback([&bar](const TrainingProgress & p) {
+    bar.update(static_cast<double>(p.iteration) / static_cast<double>(std::max<int64_t>(1, p.totalIterations)),
+               "epoch " + std::to_string(p.epoch) + "/" + std::to_string(p.epochs) + " loss " + formatNumber(p.loss, 4),
+               p.secondsRemaining);
+  });
+  trainer->SetEpochCallback([&bar](const EpochRecord & r) {
+    bar.message("epoch " + std::to_string(r.epoch) + ": loss " + formatNumber(r.loss, 4) + ", validation Dice " +
+                formatNumber(r.validationDice, 4) + (r.best ? " (best)" : "") + ", " + formatNumber(r.seconds, 1) +
+                " s");
+  });
+  trainer->Update();
+  bar.finish();
+
+  TrainingRun run;
+  run.model = trainer->GetOutput();
+  run.history = trainer->GetHistory();
+  writeCurvesSvg(run.history,
+                 toString(config.options.network.architecture) + ", task " + config.task,
+                 (std::filesystem::path(config.options.outputDirectory) / "curves.svg").string());
+  return run;
+}
+
+} // namespace anunet::cli

@@ -1,0 +1,141 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         https://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef itkANUNetTrainingFilter_h
+#define itkANUNetTrainingFilter_h
+
+#include "itkANUNetModel.h"
+#include "itkProcessObject.h"
+#include "itkSimpleDataObjectDecorator.h"
+#include "anunet/Training.h"
+
+#include <string>
+#include <vector>
+
+namespace itk
+{
+
+/** \class ANUNetTrainingFilter
+ * \brief Trains an ANU-Net (or a baseline) on image/label pairs and produces the trained model.
+ *
+ * Inputs are pairs of an image and its label image, each marked as a training or a validation case
+ * (splits are by case, never by slice). Each case is preprocessed by ANUNetPreprocessor, the same code
+ * that ANUNetSegmentationImageFilter runs at inference, with the preprocessing of the options; the
+ * preprocessing and the label mapping are recorded in the model, so that inference applies exactly what
+ * training used. The output is an ANUNetModel (a pipeline DataObject); the trainer also writes best.pt,
+ * last.pt and log.jsonl into the options' output directory.
+ *
+ * This is a ProcessObject rather than an ImageToImageFilter: its output is a model, not an image.
+ * Progress events are sent per optimiser step; AbortGenerateData stops training after the current step
+ * and leaves the last complete checkpoint in place.
+ *
+ * \ingroup ANUNet
+ */
+template <typename TImage, typename TLabelImage>
+class ITK_TEMPLATE_EXPORT ANUNetTrainingFilter : public ProcessObject
+{
+public:
+  ITK_DISALLOW_COPY_AND_MOVE(ANUNetTrainingFilter);
+
+  using Self = ANUNetTrainingFilter;
+  using Superclass = ProcessObject;
+  using Pointer = SmartPointer<Self>;
+  using ConstPointer = SmartPointer<const Self>;
+
+  using ImageType = TImage;
+  using LabelImageType = TLabelImage;
+
+  itkNewMacro(Self);
+  itkTypeMacro(ANUNetTrainingFilter, ProcessObject);
+
+  /** Adds a case; validation cases are only used to select the best epoch. */
+  void
+  AddCase(const ImageType * image, const LabelImageType * label, const std::string & name, bool validation = false);
+
+  unsigned int
+  GetNumberOfCases() const
+  {
+    return static_cast<unsigned int>(m_CaseNames.size());
+  }
+
+  /** All training parameters: network, preprocessing, loss, optimiser, schedule, epochs, seed, output folder. */
+  void
+  SetOptions(const anunet::TrainingOptions & options)
+  {
+    m_Options = options;
+    this->Modified();
+  }
+  const anunet::TrainingOptions &
+  GetOptions() const
+  {
+    return m_Options;
+  }
+
+  /** Finer-grained reports than ITK's progress events, for front ends that print loss and ETA. */
+  void
+  SetProgressCallback(anunet::Trainer::ProgressCallback callback)
+  {
+    m_ProgressCallback = std::move(callback);
+  }
+  void
+  SetEpochCallback(anunet::Trainer::EpochCallback callback)
+  {
+    m_EpochCallback = std::move(callback);
+  }
+
+  /** The trained model (best epoch by validation Dice). */
+  ANUNetModel *
+  GetOutput();
+
+  /** Per-epoch records of the last Update(). */
+  const std::vector<anunet::EpochRecord> &
+  GetHistory() const
+  {
+    return m_History;
+  }
+
+protected:
+  ANUNetTrainingFilter();
+  ~ANUNetTrainingFilter() override = default;
+
+  void
+  GenerateData() override;
+
+  using DataObjectPointerArraySizeType = ProcessObject::DataObjectPointerArraySizeType;
+  using Superclass::MakeOutput;
+  DataObject::Pointer
+  MakeOutput(DataObjectPointerArraySizeType idx) override;
+
+  void
+  PrintSelf(std::ostream & os, Indent indent) const override;
+
+private:
+  anunet::TrainingOptions           m_Options;
+  std::vector<std::string>          m_CaseNames;
+  std::vector<bool>                 m_IsValidation;
+  anunet::Trainer::ProgressCallback m_ProgressCallback;
+  anunet::Trainer::EpochCallback    m_EpochCallback;
+  std::vector<anunet::EpochRecord>  m_History;
+};
+
+} // namespace itk
+
+#ifndef ITK_MANUAL_INSTANTIATION
+#  include "itkANUNetTrainingFilter.hxx"
+#endif
+
+#endif
