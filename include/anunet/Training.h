@@ -52,11 +52,11 @@ struct ANUNetCore_EXPORT SliceVolume
 struct ANUNetCore_EXPORT AugmentationOptions
 {
   bool   enabled = true;
-  bool   flips = true;              ///< left-right flips
-  double rotationDegrees = 10.0;    ///< uniform in [-r, r]
-  double scaling = 0.1;             ///< zoom factor uniform in [1 - s, 1 + s]
-  double intensityScale = 0.1;      ///< x * (1 + u), u uniform in [-s, s]
-  double intensityShift = 0.1;      ///< x + u, u uniform in [-s, s]
+  bool   flips = true;           ///< left-right flips
+  double rotationDegrees = 10.0; ///< uniform in [-r, r]
+  double scaling = 0.1;          ///< zoom factor uniform in [1 - s, 1 + s]
+  double intensityScale = 0.1;   ///< x * (1 + u), u uniform in [-s, s]
+  double intensityShift = 0.1;   ///< x + u, u uniform in [-s, s]
 };
 
 struct ANUNetCore_EXPORT TrainingOptions
@@ -71,10 +71,10 @@ struct ANUNetCore_EXPORT TrainingOptions
   std::string optimizer = "adam"; ///< "adam" or "sgd"
   double      learningRate = 1e-3;
   double      weightDecay = 0.0;
-  double      momentum = 0.9;         ///< SGD only
-  std::string schedule = "poly";      ///< "poly", "plateau" or "constant"
+  double      momentum = 0.9;    ///< SGD only
+  std::string schedule = "poly"; ///< "poly", "plateau" or "constant"
   double      polyPower = 0.9;
-  int         plateauPatience = 3;    ///< epochs without improvement before the rate is cut by plateauFactor
+  int         plateauPatience = 3; ///< epochs without improvement before the rate is cut by plateauFactor
   double      plateauFactor = 0.5;
 
   int     epochs = 20;
@@ -82,43 +82,72 @@ struct ANUNetCore_EXPORT TrainingOptions
   int     batchSize = 4;
   int     earlyStoppingPatience = 0; ///< epochs without a better validation Dice before stopping; 0 = off
 
-  double              foregroundFraction = 0.5; ///< share of sampled slices that contain foreground
+  /** Share of batch slots that are forced to hold a slice with foreground; the other slots are drawn from all
+   * slices, so the foreground share is at least the data's own. */
+  double              foregroundFraction = 0.5;
   AugmentationOptions augmentation;
 
-  uint64_t seed = 0;
-  int      threads = 0; ///< 0 = all hardware threads
+  /** "float32", or "bfloat16": the training forward passes run under LibTorch's CPU autocast to bfloat16
+   * (losses, gradients' accumulation into float32 weights, the optimiser and validation stay float32).
+   * About 1.8x faster per step on CPUs with AVX512-BF16 (measured in the trainer's notes); slower where the
+   * CPU lacks bfloat16 instructions. */
+  std::string precision = "float32";
 
-  /** Where best.pt, last.pt and log.jsonl go; created if missing. */
+  uint64_t seed = 0;
+  /** LibTorch intra-op threads during train() (restored afterwards); 0 = all hardware threads. */
+  int threads = 0;
+
+  /** Where best.pt, last.pt and log.jsonl go; created if missing. Empty: nothing is written (and a run
+   * cannot be resumed). */
   std::string outputDirectory;
-  /** A last.pt to continue from (same options): the run goes on exactly as if it had not stopped. */
+  /** A last.pt to continue from: the run goes on exactly as if it had not stopped (same weights, losses and
+   * Dice, bit for bit, at the same thread count). The options must be those of the interrupted run, except
+   * epochs (which may grow), threads, earlyStoppingPatience, outputDirectory and resumeFrom; a difference is
+   * an error naming the option. */
   std::string resumeFrom;
 };
 
 /** One line of the per-epoch log. */
 struct ANUNetCore_EXPORT EpochRecord
 {
-  int     epoch = 0;
-  int64_t iterations = 0;
-  double  loss = 0.0;
-  double  validationDice = -1.0; ///< mean over validation volumes of the 3-D Dice; -1 without validation
+  int                 epoch = 0;
+  int64_t             iterations = 0;
+  double              loss = 0.0;
+  double              validationDice = -1.0; ///< mean over validation volumes of the 3-D Dice; -1 without validation
   std::vector<double> validationDicePerCase;
-  double  learningRate = 0.0;
-  double  seconds = 0.0;
-  bool    best = false;
+  double              learningRate = 0.0; ///< the rate of the epoch's last optimiser step
+  double              seconds = 0.0;      ///< training and validation of this epoch, wall clock
+  bool                best = false;       ///< best validation Dice so far (every epoch without validation)
 };
 
 struct ANUNetCore_EXPORT TrainingProgress
 {
   int     epoch = 0;
   int     epochs = 0;
-  int64_t iteration = 0;       ///< optimiser steps so far
+  int64_t iteration = 0; ///< optimiser steps so far
   int64_t totalIterations = 0;
-  double  loss = 0.0;          ///< running mean over the epoch
+  double  loss = 0.0; ///< running mean over the epoch
   double  secondsElapsed = 0.0;
-  double  secondsRemaining = 0.0;
+  double  secondsRemaining = 0.0; ///< the remaining steps at the mean step time, plus the remaining validations
 };
 
-/** Trains a network on preprocessed slices; torch-free interface, implemented in the torch core. */
+/** Trains a network on preprocessed slices; torch-free interface, implemented in the torch core.
+ *
+ * Each epoch runs iterationsPerEpoch optimiser steps on sampled, augmented batches (loss: the chosen loss on
+ * every deep-supervision head, weighted), then measures the validation Dice: per validation case, the 3-D
+ * Dice over all its slices of the full network's output (level 0, threshold 0.5 or argmax), averaged over
+ * the foreground classes; EpochRecord::validationDice is the mean over the cases. Then, in outputDirectory:
+ * best.pt when the Dice improved, last.pt (network, optimiser state, random-engine states, history and best
+ * weights, so that resumeFrom continues exactly), and one line of log.jsonl:
+ *
+ *   {"epoch":3,"iterations":300,"loss":0.41,"val_dice":0.93,"per_case_dice":{"case31":0.94,...},
+ *    "lr":0.0008,"seconds":312.5,"best":true}
+ *
+ * Both checkpoints are written atomically and carry options.preprocessing and a TrainingSummary. The
+ * same seed and thread count give the same result; oneDNN's convolutions may round differently at another
+ * thread count, so runs are reproducible bit for bit only at the same count. Early stopping and the
+ * plateau schedule follow the validation Dice (the plateau schedule the training loss without validation
+ * cases; early stopping is off without them). */
 class ANUNetCore_EXPORT Trainer
 {
 public:
@@ -132,11 +161,15 @@ public:
   void
   setEpochCallback(EpochCallback callback);
 
-  /** Asks a running train() to stop after the current iteration; safe from another thread. */
+  /** Asks a running train() to stop after the current iteration; safe from another thread (and from the
+   * callbacks). The epoch in progress is abandoned, so last.pt stays the last complete epoch's. */
   void
   requestStop();
 
-  /** Runs the epochs; returns the best model by validation Dice (the last one without validation). */
+  /** Runs the epochs; returns the best model by validation Dice (the last one without validation).
+   * validation may be empty. Throws std::invalid_argument naming the case for an empty training list,
+   * inconsistent sizes, non-finite intensities or labels the network cannot output, and naming the
+   * option for invalid options. */
   Model
   train(const std::vector<SliceVolume> & training, const std::vector<SliceVolume> & validation);
 

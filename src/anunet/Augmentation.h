@@ -1,0 +1,52 @@
+// Internal header of the torch core: never included by public headers.
+#ifndef anunet_Augmentation_h
+#define anunet_Augmentation_h
+
+#include "anunet/Training.h"
+
+#include <torch/types.h>
+
+#include <random>
+#include <string>
+
+namespace anunet
+{
+
+/** Random, batched data augmentation of training slices.
+ *
+ * Per slice: a left-right flip (probability 1/2), a rotation uniform in [-r, r] degrees, an isotropic
+ * zoom uniform in [1 - s, 1 + s], then an intensity scale (1 + u) and shift v. The geometric part is one
+ * affine_grid + grid_sample for the whole batch (bilinear for images, nearest for labels, zeros outside:
+ * background), rotating in pixel units so non-square slices are not sheared. Intensities are changed
+ * first, so that the zero padding stays at the background value of normalised images.
+ *
+ * Seeded, with its own engine; saveState()/loadState() make a resumed run augment as an uninterrupted one. */
+class Augmenter
+{
+public:
+  Augmenter(AugmentationOptions options, uint64_t seed);
+
+  /** images: N x C x H x W float; labels: N x H x W integer. Both are replaced by augmented tensors
+   * (the inputs are not modified); a no-op when options.enabled is false. */
+  void
+  apply(torch::Tensor & images, torch::Tensor & labels);
+
+  std::string
+  saveState() const;
+  void
+  loadState(const std::string & state);
+
+  const AugmentationOptions &
+  options() const
+  {
+    return m_Options;
+  }
+
+private:
+  AugmentationOptions m_Options;
+  std::mt19937_64     m_Engine;
+};
+
+} // namespace anunet
+
+#endif
