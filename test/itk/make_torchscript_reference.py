@@ -21,6 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 METADATA_KEY = "anunet_metadata"
+NETWORK_KEY = "network"
 TORCHSCRIPT_METADATA_FILE = "anunet_metadata.json"
 
 
@@ -101,11 +102,11 @@ class ANUNet(nn.Module):
         return torch.sigmoid(logits) if self.classes == 1 else torch.softmax(logits, 1)
 
 
-def perturb(archive, seed):
+def perturb(weights, seed):
     """Non-trivial batch-norm statistics and affine parameters, in place in the archive's tensors."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for name, tensor in archive.state_dict().items():
+        for name, tensor in weights.state_dict().items():
             if ".bn" in name or "_bn." in name:
                 noise = torch.rand(tensor.shape, generator=generator) if tensor.is_floating_point() else None
                 if name.endswith("running_var") or name.endswith("weight"):
@@ -128,16 +129,18 @@ def main():
 
     archive = torch.jit.load(args.checkpoint, map_location="cpu")
     metadata = json.loads(getattr(archive, METADATA_KEY))
+    # The network's state is the nested archive "network" (Checkpoint.h).
+    weights = getattr(archive, NETWORK_KEY)
     network = metadata["network"]
     if network["architecture"] != "anunet":
         sys.exit(f"{args.checkpoint}: architecture {network['architecture']} is not covered by this reference")
     if args.perturbed_checkpoint:
-        perturb(archive, seed=1)
+        perturb(weights, seed=1)
         archive.save(args.perturbed_checkpoint)
 
     model = ANUNet(network["filters"], network["input_channels"], network["classes"], network["deep_supervision"],
                    args.level)
-    state = {name: tensor.clone() for name, tensor in archive.state_dict().items()}
+    state = {name: tensor.clone() for name, tensor in weights.state_dict().items()}
     model.load_state_dict(state, strict=True)
     model.eval()
 

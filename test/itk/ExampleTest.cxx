@@ -1,0 +1,302 @@
+// Runs the example pipeline (examples/DicomToSegmentation) and `anunet segment` as users do, on the DICOM series
+// of ../shared/data, with a small untrained network: these tests check plumbing and geometry, not accuracy.
+#include "itkANUNetImageReader.h"
+#include "itkANUNetSegmentationImageFilter.h"
+#include "itkImageFileReader.h"
+#include "itkImageIOFactory.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace
+{
+namespace fs = std::filesystem;
+using Volume = itk::Image<float, 3>;
+using LabelVolume = itk::Image<unsigned char, 3>;
+
+std::string
+dataPath(const std::string & relative)
+{
+  return std::string(ANUNET_DATA_ROOT) + "/" + relative;
+}
+
+fs::path
+scratch()
+{
+  const auto *   info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const fs::path folder =
+    fs::path(ANUNET_TEST_TEMP) / "ExampleTest" / (std::string(info->test_suite_name()) + "." + info->name());
+  fs::remove_all(folder);
+  fs::create_directories(folder);
+  return folder;
+}
+
+/** A small ANU-Net at 64 x 64 with the usual liver CT window. */
+std::string
+savedModel(const fs::path & folder, anunet::Architecture architecture = anunet::Architecture::ANUNet)
+{
+  anunet::NetworkOptions options;
+  options.architecture = architecture;
+  options.filters = { 4, 8, 16, 32, 64 };
+  anunet::Model         model = anunet::Model::create(options, 3);
+  anunet::Preprocessing preprocessing;
+  preprocessing.width = 64;
+  preprocessing.height = 64;
+  preprocessing.intensity.method = anunet::IntensityNormalization::Method::Window;
+  preprocessing.intensity.windowMinimum = -200.0;
+  preprocessing.intensity.windowMaximum = 200.0;
+  model.setPreprocessing(preprocessing);
+  const std::string path = (folder / (anunet::toString(architecture) + ".pt")).string();
+  model.save(path);
+  return path;
+}
+
+struct ProcessResult
+{
+  int         status = -1;
+  std::string output; ///< stdout and stderr
+};
+
+ProcessResult
+run(const std::string & command)
+{
+  ProcessResult result;
+  FILE * const  pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr)
+  {
+    return result;
+  }
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe))
+  {
+    result.output.append(buffer, n);
+  }
+  const int status = pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string
+quoted(const std::string & text)
+{
+  return "'" + text + "'";
+}
+
+/** The number printed after label (e.g. "Dice: "), or -1. */
+double
+valueAfter(const std::string & text, const std::string & label)
+{
+  const auto at = text.find(label);
+  return at == std::string::npos ? -1.0 : std::stod(text.substr(at + label.size()));
+}
+
+template <typename TImage>
+void
+expectSameGrid(const TImage * a, const itk::ImageBase<3> * b)
+{
+  EXPECT_EQ(a->GetLargestPossibleRegion().GetSize(), b->GetLargestPossibleRegion().GetSize());
+  for (unsigned int d = 0; d < 3; ++d)
+  {
+    // NIfTI stores geometry in single precision.
+    EXPECT_NEAR(a->GetSpacing()[d], b->GetSpacing()[d], 1e-5);
+    EXPECT_NEAR(a->GetOrigin()[d], b->GetOrigin()[d], 1e-4);
+    for (unsigned int e = 0; e < 3; ++e)
+    {
+      EXPECT_NEAR(a->GetDirection()[d][e], b->GetDirection()[d][e], 1e-6);
+    }
+  }
+}
+
+/** Dice of label 1 against truth > 0, computed here from the pixels. */
+double
+dice(const LabelVolume * prediction, const Volume * truth)
+{
+  size_t       a = 0, g = 0, both = 0;
+  const size_t n = prediction->GetBufferedRegion().GetNumberOfPixels();
+  for (size_t i = 0; i < n; ++i)
+  {
+    const bool p = prediction->GetBufferPointer()[i] == 1;
+    const bool t = truth->GetBufferPointer()[i] > 0.5f;
+    a += p;
+    g += t;
+    both += p && t;
+  }
+  return a + g == 0 ? 1.0 : 2.0 * both / static_cast<double>(a + g);
+}
+
+std::vector<std::string>
+filesIn(const fs::path & folder)
+{
+  std::vector<std::string> names;
+  for (const auto & entry : fs::directory_iterator(folder))
+  {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+} // namespace
+
+#ifdef ANUNET_EXAMPLE_DICOM
+TEST(ANUNetExample, DicomToSegmentationOnIrcad)
+{
+  const fs::path      folder = scratch();
+  const std::string   model = savedModel(folder);
+  const std::string   ct = dataPath("ircad-1.01-ct/dicom/PATIENT_DICOM");
+  const std::string   mask = dataPath("ircad-1.01-ct/dicom/MASKS_DICOM_liver");
+  const std::string   output = (folder / "liver.nii.gz").string();
+  const ProcessResult result = run(quoted(ANUNET_EXAMPLE_DICOM) + " " + quoted(ct) + " " + quoted(model) + " " +
+                                   quoted(output) + " " + quoted(mask) + " 1 1");
+  ASSERT_EQ(result.status, 0) << result.output;
+
+  const auto input = itk::ANUNetImageReader::ReadVolume(ct);
+  const auto written = itk::ReadImage<LabelVolume>(output);
+  expectSameGrid(written.GetPointer(), input);
+  const auto   truth = itk::ANUNetImageReader::ReadVolume(mask);
+  const double printed = valueAfter(result.output, "Dice: ");
+  ASSERT_GE(printed, 0.0) << result.output;
+  EXPECT_LE(printed, 1.0);
+  EXPECT_NEAR(printed, dice(written, truth), 1e-4) << result.output;
+
+  // Windowing with ITK's filter and running the model with normalisation None is the same as letting the filter
+  // apply the model's recorded window (up to float rounding at the threshold).
+  auto direct = itk::ANUNetSegmentationImageFilter<Volume, LabelVolume>::New();
+  direct->SetInput(input);
+  direct->SetModelFileName(model);
+  direct->SetLevel(1);
+  direct->SetNumberOfThreads(1);
+  direct->Update();
+  size_t       differences = 0;
+  const size_t n = input->GetBufferedRegion().GetNumberOfPixels();
+  for (size_t i = 0; i < n; ++i)
+  {
+    differences += written->GetBufferPointer()[i] != direct->GetOutput()->GetBufferPointer()[i];
+  }
+  EXPECT_LE(differences, n / 1000) << differences << " of " << n << " labels differ";
+}
+
+TEST(ANUNetExample, DicomToSegmentationOnDcmqi)
+{
+  const fs::path      folder = scratch();
+  const std::string   truth = dataPath("dcmqi-ct/liver_seg.nrrd");
+  const std::string   output = (folder / "liver.nii.gz").string();
+  const ProcessResult result = run(quoted(ANUNET_EXAMPLE_DICOM) + " " + quoted(dataPath("dcmqi-ct/ct-3slice")) + " " +
+                                   quoted(savedModel(folder)) + " " + quoted(output) + " " + quoted(truth) + " 2 1");
+  ASSERT_EQ(result.status, 0) << result.output;
+  const auto written = itk::ReadImage<LabelVolume>(output);
+  const auto reference = itk::ReadImage<Volume>(truth);
+  expectSameGrid(written.GetPointer(), reference);
+  const double printed = valueAfter(result.output, "Dice: ");
+  ASSERT_GE(printed, 0.0) << result.output;
+  EXPECT_NEAR(printed, dice(written, reference), 1e-4) << result.output;
+}
+
+TEST(ANUNetExample, DicomToSegmentationReportsErrors)
+{
+  const fs::path folder = scratch();
+  ProcessResult  result = run(quoted(ANUNET_EXAMPLE_DICOM));
+  EXPECT_NE(result.status, 0);
+  EXPECT_NE(result.output.find("Usage"), std::string::npos) << result.output;
+
+  result = run(quoted(ANUNET_EXAMPLE_DICOM) + " " + quoted(folder.string()) + " " + quoted(savedModel(folder)) + " " +
+               quoted((folder / "out.nii.gz").string()));
+  EXPECT_NE(result.status, 0);
+  EXPECT_NE(result.output.find("No DICOM series"), std::string::npos) << result.output;
+  EXPECT_FALSE(fs::exists(folder / "out.nii.gz"));
+}
+
+#endif
+
+#ifdef ANUNET_CLI
+TEST(ANUNetSegmentCommand, SegmentsADicomSeries)
+{
+  const fs::path    folder = scratch();
+  const std::string model = savedModel(folder);
+  fs::create_directories(folder / "out");
+  const std::string   ct = dataPath("dcmqi-ct/ct-3slice");
+  const std::string   output = (folder / "out" / "seg.nii.gz").string();
+  const ProcessResult result = run(quoted(ANUNET_CLI) + " segment --model " + quoted(model) + " --input " + quoted(ct) +
+                                   " --output " + quoted(output) + " --level 1 --threads 1 --batch 2");
+  ASSERT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(filesIn(folder / "out"), std::vector<std::string>{ "seg.nii.gz" });
+  const auto written = itk::ReadImage<LabelVolume>(output);
+  expectSameGrid(written.GetPointer(), itk::ANUNetImageReader::ReadVolume(ct));
+
+  // Probabilities: a float image in [0, 1].
+  const std::string   probabilities = (folder / "out" / "p.nrrd").string();
+  const ProcessResult p = run(quoted(ANUNET_CLI) + " segment --model " + quoted(model) + " --input " + quoted(ct) +
+                              " --output " + quoted(probabilities) + " --probability --threads 1");
+  ASSERT_EQ(p.status, 0) << p.output;
+  auto io = itk::ImageIOFactory::CreateImageIO(probabilities.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
+  ASSERT_TRUE(io);
+  io->SetFileName(probabilities);
+  io->ReadImageInformation();
+  EXPECT_EQ(io->GetComponentType(), itk::IOComponentEnum::FLOAT);
+  const auto values = itk::ReadImage<Volume>(probabilities);
+  for (size_t i = 0; i < values->GetBufferedRegion().GetNumberOfPixels(); ++i)
+  {
+    ASSERT_GE(values->GetBufferPointer()[i], 0.0f);
+    ASSERT_LE(values->GetBufferPointer()[i], 1.0f);
+  }
+}
+
+TEST(ANUNetSegmentCommand, SegmentsAPngSlice)
+{
+  const fs::path      folder = scratch();
+  const std::string   output = (folder / "slice-seg.png").string();
+  const std::string   input = dataPath("chaos-ct-dicom/ct_set3/Ground/liver_GT_025.png");
+  const ProcessResult result = run(quoted(ANUNET_CLI) + " segment --model " + quoted(savedModel(folder)) + " --input " +
+                                   quoted(input) + " --output " + quoted(output) + " --threads 1");
+  ASSERT_EQ(result.status, 0) << result.output;
+  const auto written = itk::ReadImage<itk::Image<unsigned char, 2>>(output);
+  EXPECT_EQ(written->GetLargestPossibleRegion().GetSize(),
+            itk::ANUNetImageReader::ReadSlice(input)->GetLargestPossibleRegion().GetSize());
+}
+
+TEST(ANUNetSegmentCommand, FailuresLeaveNoOutput)
+{
+  const fs::path    folder = scratch();
+  const std::string model = savedModel(folder);
+  const std::string unet = savedModel(folder, anunet::Architecture::UNet);
+  fs::create_directories(folder / "out");
+  const std::string output = (folder / "out" / "seg.nii.gz").string();
+  const std::string ct = dataPath("dcmqi-ct/ct-3slice");
+  const auto        segment = [&](const std::string & arguments) {
+    return run(quoted(ANUNET_CLI) + " segment --threads 1 --output " + quoted(output) + " " + arguments);
+  };
+
+  const std::string missing = (folder / "missing.nii.gz").string();
+  ProcessResult     result = segment("--model " + quoted(model) + " --input " + quoted(missing));
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find(missing), std::string::npos) << result.output;
+
+  const std::string garbage = (folder / "garbage.pt").string();
+  std::ofstream(garbage) << "not a model";
+  result = segment("--model " + quoted(garbage) + " --input " + quoted(ct));
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find(garbage), std::string::npos) << result.output;
+
+  result = segment("--model " + quoted(unet) + " --input " + quoted(ct) + " --level 2");
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find("no pruning levels"), std::string::npos) << result.output;
+
+  result = segment("--model " + quoted(model) + " --input " + quoted(dataPath("dcmqi-ct/liver_seg.nrrd")) +
+                   " --series-uid 1.2.3");
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find("--series-uid"), std::string::npos) << result.output;
+
+  EXPECT_TRUE(filesIn(folder / "out").empty()) << "a failed run left files behind";
+
+  result = run(quoted(ANUNET_CLI) + " segment --model " + quoted(model) + " --input " + quoted(ct) + " --output " +
+               quoted((folder / "out" / "seg.mhd").string()));
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find("single-file"), std::string::npos) << result.output;
+}
+#endif
