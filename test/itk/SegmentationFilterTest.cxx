@@ -3,7 +3,6 @@
 #include "itkANUNetImageReader.h"
 #include "itkANUNetModel.h"
 #include "itkANUNetSegmentationImageFilter.h"
-#include "itkCommand.h"
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
 #include "itkImageRegionIteratorWithIndex.h"
@@ -11,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -113,16 +113,6 @@ errorOf(TCall call)
   }
   ADD_FAILURE() << "no exception";
   return {};
-}
-
-template <typename TImage>
-void
-expectSameGeometry(const TImage * a, const TImage * b)
-{
-  EXPECT_EQ(a->GetLargestPossibleRegion(), b->GetLargestPossibleRegion());
-  EXPECT_EQ(a->GetSpacing(), b->GetSpacing());
-  EXPECT_EQ(a->GetOrigin(), b->GetOrigin());
-  EXPECT_EQ(a->GetDirection(), b->GetDirection());
 }
 
 template <typename TImage>
