@@ -84,7 +84,7 @@ WriteSegmentationOverlay(const Image<float, 3> * image,
   const float high = std::max(percentile(0.995), low + 1e-6f);
 
   using RGBImageType = Image<RGBPixel<unsigned char>, 2>;
-  auto                  rgb = RGBImageType::New();
+  auto                   rgb = RGBImageType::New();
   RGBImageType::SizeType outSize{ { size[0] * zoom, size[1] * zoom } };
   rgb->SetRegions(outSize);
   rgb->Allocate();
@@ -95,7 +95,7 @@ WriteSegmentationOverlay(const Image<float, 3> * image,
   {
     for (index[0] = 0; index[0] < static_cast<IndexValueType>(size[0]); ++index[0])
     {
-      const float grey = std::clamp((image->GetPixel(index) - low) / (high - low), 0.0f, 1.0f) * 255.0f;
+      const float             grey = std::clamp((image->GetPixel(index) - low) / (high - low), 0.0f, 1.0f) * 255.0f;
       RGBPixel<unsigned char> pixel;
       pixel.Fill(static_cast<unsigned char>(std::lround(grey)));
       const bool red = onOutline(truth, index);

@@ -34,13 +34,13 @@ namespace anunet
 /** What a checkpoint says about how its weights came to be (written by the trainer). */
 struct ANUNetCore_EXPORT TrainingSummary
 {
-  std::string loss;            ///< e.g. "hybrid", "bce-dice"
-  int         epochs = 0;      ///< epochs completed
-  int64_t     iterations = 0;  ///< optimiser steps completed
+  std::string loss;           ///< e.g. "hybrid", "bce-dice"
+  int         epochs = 0;     ///< epochs completed
+  int64_t     iterations = 0; ///< optimiser steps completed
   double      bestValidationDice = -1.0;
   int         bestEpoch = -1;
   uint64_t    seed = 0;
-  std::string created;         ///< ISO 8601 time of writing
+  std::string created; ///< ISO 8601 time of writing
 };
 
 /** A network with its metadata, behind a torch-free interface.

@@ -39,7 +39,7 @@ enum class Architecture
 
 /** Lower-case name used on the command line, in configs and in checkpoints. */
 ANUNetCore_EXPORT std::string
-toString(Architecture architecture);
+                  toString(Architecture architecture);
 
 /** Inverse of toString(); throws std::invalid_argument listing the valid names. */
 ANUNetCore_EXPORT Architecture
@@ -47,7 +47,7 @@ architectureFromString(const std::string & name);
 
 /** All architectures, in the order of the paper's comparison table. */
 ANUNetCore_EXPORT const std::vector<Architecture> &
-allArchitectures();
+                        allArchitectures();
 
 /** True for the nested networks (ANU-Net, UNet++), which have deep-supervision heads and pruning levels 1..4. */
 ANUNetCore_EXPORT bool
@@ -57,7 +57,7 @@ hasPruningLevels(Architecture architecture);
 struct ANUNetCore_EXPORT NetworkOptions
 {
   Architecture architecture = Architecture::ANUNet;
-  int inputChannels = 1;
+  int          inputChannels = 1;
   /** 1: one sigmoid channel (binary task); C >= 2: C softmax channels, class 0 is background. */
   int classes = 1;
   /** Widths of the five encoder levels; the paper uses 32, 64, 128, 256, 512. */

@@ -50,9 +50,9 @@ struct ANUNetCore_EXPORT IntensityNormalization
 };
 
 ANUNetCore_EXPORT std::string
-toString(IntensityNormalization::Method method);
+                  toString(IntensityNormalization::Method method);
 ANUNetCore_EXPORT IntensityNormalization::Method
-normalizationMethodFromString(const std::string & name);
+                  normalizationMethodFromString(const std::string & name);
 
 /** Which source label values form each output class.
  *
@@ -83,7 +83,7 @@ struct ANUNetCore_EXPORT Preprocessing
   int width = 256;
   int height = 256;
   /** Axis (0, 1 or 2) along which 3-D volumes are cut into 2-D slices. */
-  int sliceAxis = 2;
+  int          sliceAxis = 2;
   LabelMapping labels;
 
   bool
