@@ -51,8 +51,11 @@ struct ANUNetCore_EXPORT SliceVolume
 
 struct ANUNetCore_EXPORT AugmentationOptions
 {
-  bool   enabled = true;
-  bool   flips = true;           ///< left-right flips
+  bool enabled = true;
+  /** Left-right flips. Off by default: abdominal organs are lateralised (liver right, spleen left, and
+   * CHAOS labels the two kidneys apart), and flipped slices teach the network to find the liver on the
+   * spleen's side as well. */
+  bool   flips = false;
   double rotationDegrees = 10.0; ///< uniform in [-r, r]
   double scaling = 0.1;          ///< zoom factor uniform in [1 - s, 1 + s]
   double intensityScale = 0.1;   ///< x * (1 + u), u uniform in [-s, s]

@@ -281,6 +281,13 @@ private:
   void
   resume(const std::string & path);
   void
+  restoreState(const std::string &                  file,
+               const std::shared_ptr<Model::Impl> & impl,
+               const Json &                         state,
+               torch::serialize::InputArchive &     optimizer,
+               torch::serialize::InputArchive *     best,
+               const torch::Tensor &                generator);
+  void
   makeOptimizer();
   double
   learningRateAt(int64_t iteration) const;
@@ -465,7 +472,11 @@ TrainingRun::resume(const std::string & file)
       throw std::runtime_error(file + ": not a trainer checkpoint (no training state; is it a best.pt or an "
                                       "exported model? resume from last.pt)");
     }
-    state = Json::parse(text.toStringRef());
+    state = Json::parse(text.toStringRef(), nullptr, /*allow_exceptions=*/false);
+    if (state.is_discarded())
+    {
+      throw std::runtime_error(file + ": the training state is corrupt (not JSON)");
+    }
     if (!a.try_read(OptimizerKey, *optimizer))
     {
       throw std::runtime_error(file + ": the optimiser state is missing");
@@ -476,6 +487,24 @@ TrainingRun::resume(const std::string & file)
     }
     a.try_read(TorchGeneratorKey, generator);
   });
+  try
+  {
+    restoreState(file, impl, state, *optimizer, best.get(), generator);
+  }
+  catch (const Json::exception & e)
+  {
+    throw std::runtime_error(file + ": unreadable trainer state: " + e.what());
+  }
+}
+
+void
+TrainingRun::restoreState(const std::string &                  file,
+                          const std::shared_ptr<Model::Impl> & impl,
+                          const Json &                         state,
+                          torch::serialize::InputArchive &     optimizer,
+                          torch::serialize::InputArchive *     best,
+                          const torch::Tensor &                generator)
+{
   if (state.value("version", 0) != TrainerStateVersion)
   {
     throw std::runtime_error(file + ": unsupported trainer-state version");
@@ -501,7 +530,7 @@ TrainingRun::resume(const std::string & file)
 
   m_Network = impl->network;
   makeOptimizer();
-  m_Optimizer->load(*optimizer);
+  m_Optimizer->load(optimizer);
   m_Sampler->loadState(state.at("sampler").get<std::string>());
   m_Augmenter->loadState(state.at("augmenter").get<std::string>());
   if (generator.defined())

@@ -203,6 +203,7 @@ TEST(Augmentation, FlipsMoveImageAndLabelsTogether)
   anunet::SliceSampler        sampler(cases, 1.0, 1);
   auto                        batch = sampler.next(8);
   anunet::AugmentationOptions options;
+  options.flips = true;
   options.rotationDegrees = 0;
   options.scaling = 0;
   options.intensityScale = 0;
