@@ -118,9 +118,11 @@ struct ANUNetCore_EXPORT EpochRecord
   double              loss = 0.0;
   double              validationDice = -1.0; ///< mean over validation volumes of the 3-D Dice; -1 without validation
   std::vector<double> validationDicePerCase;
-  double              learningRate = 0.0; ///< the rate of the epoch's last optimiser step
-  double              seconds = 0.0;      ///< training and validation of this epoch, wall clock
-  bool                best = false;       ///< best validation Dice so far (every epoch without validation)
+  double              learningRate = 0.0;      ///< the rate of the epoch's last optimiser step
+  double              seconds = 0.0;           ///< training and validation of this epoch, wall clock
+  double              dataSeconds = 0.0;       ///< of seconds: drawing and augmenting the batches
+  double              validationSeconds = 0.0; ///< of seconds: validating
+  bool                best = false;            ///< best validation Dice so far (every epoch without validation)
 };
 
 struct ANUNetCore_EXPORT TrainingProgress

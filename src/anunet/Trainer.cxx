@@ -192,6 +192,8 @@ toJson(const EpochRecord & r)
                { "per_case_dice", r.validationDicePerCase },
                { "lr", r.learningRate },
                { "seconds", r.seconds },
+               { "data_seconds", r.dataSeconds },
+               { "validation_seconds", r.validationSeconds },
                { "best", r.best } };
 }
 
@@ -206,6 +208,8 @@ epochRecordFromJson(const Json & j)
   r.validationDicePerCase = j.at("per_case_dice").get<std::vector<double>>();
   r.learningRate = j.at("lr").get<double>();
   r.seconds = j.at("seconds").get<double>();
+  r.dataSeconds = j.value("data_seconds", 0.0);
+  r.validationSeconds = j.value("validation_seconds", 0.0);
   r.best = j.at("best").get<bool>();
   return r;
 }
@@ -604,6 +608,7 @@ TrainingRun::trainEpoch(int epoch, EpochRecord & record)
 
     auto batch = m_Sampler->next(m_Options.batchSize);
     m_Augmenter->apply(batch.images, batch.labels);
+    record.dataSeconds += secondsSince(stepStart);
     std::vector<torch::Tensor> heads;
     if (m_Options.precision == "bfloat16")
     {
@@ -800,7 +805,9 @@ TrainingRun::writeLog(const std::string & line, bool truncate) const
 void
 TrainingRun::endEpoch(EpochRecord & record)
 {
+  const auto validationStart = Clock::now();
   record.validationDicePerCase = validate();
+  record.validationSeconds = secondsSince(validationStart);
   const bool withValidation = !record.validationDicePerCase.empty();
   if (withValidation)
   {
