@@ -1,0 +1,382 @@
+// The compiled half of `import anunet`: NumPy arrays in, NumPy arrays out, through the same ITK filters as
+// the C++ pipelines and the command-line tool. anunet/__init__.py wraps it in the user-facing API.
+//
+// Arrays are indexed [z, y, x] (slowest axis first, as itk.GetArrayFromImage); spacing and origin are in
+// ITK's (x, y, z) order and the direction is a row-major 3 x 3 matrix.
+#include "OutputFiles.h"
+#include "TrainingConfig.h"
+#include "TrainingRun.h"
+
+#include "itkANUNetImageReader.h"
+#include "itkANUNetModel.h"
+#include "itkANUNetSegmentationImageFilter.h"
+#include "itkSegmentationMetricsImageFilter.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace py = pybind11;
+
+namespace
+{
+
+using VolumeType = itk::Image<float, 3>;
+using MaskType = itk::Image<unsigned char, 3>;
+using Vector3 = std::array<double, 3>;
+using Matrix3 = std::array<double, 9>;
+
+/** The model as Python holds it (an ITK smart pointer has no get(), which pybind11 holders need). */
+struct PyModel
+{
+  itk::ANUNetModel::Pointer model;
+
+  const anunet::Model &
+  get() const
+  {
+    return model->GetModel();
+  }
+};
+
+/** Geometry as the Python side passes it around. */
+struct Geometry
+{
+  Vector3 spacing{ 1, 1, 1 };
+  Vector3 origin{ 0, 0, 0 };
+  Matrix3 direction{ 1, 0, 0, 0, 1, 0, 0, 0, 1 };
+};
+
+template <typename TImage>
+Geometry
+geometryOf(const TImage * image)
+{
+  Geometry g;
+  for (unsigned int i = 0; i < 3; ++i)
+  {
+    g.spacing[i] = image->GetSpacing()[i];
+    g.origin[i] = image->GetOrigin()[i];
+    for (unsigned int j = 0; j < 3; ++j)
+    {
+      g.direction[3 * i + j] = image->GetDirection()(i, j);
+    }
+  }
+  return g;
+}
+
+/** An ITK image holding a copy of a C-contiguous [z, y, x] array (2-D arrays become one slice). */
+template <typename TPixel>
+typename itk::Image<TPixel, 3>::Pointer
+toItk(const py::array_t<TPixel, py::array::c_style | py::array::forcecast> & array, const Geometry & g)
+{
+  if (array.ndim() != 3 && array.ndim() != 2)
+  {
+    throw py::value_error("expected a 2-D or 3-D array, got " + std::to_string(array.ndim()) + " dimensions");
+  }
+  using ImageType = itk::Image<TPixel, 3>;
+  typename ImageType::SizeType size;
+  size[0] = static_cast<itk::SizeValueType>(array.shape(array.ndim() - 1));
+  size[1] = static_cast<itk::SizeValueType>(array.shape(array.ndim() - 2));
+  size[2] = array.ndim() == 3 ? static_cast<itk::SizeValueType>(array.shape(0)) : 1;
+  auto image = ImageType::New();
+  image->SetRegions(size);
+  typename ImageType::SpacingType   spacing;
+  typename ImageType::PointType     origin;
+  typename ImageType::DirectionType direction;
+  for (unsigned int i = 0; i < 3; ++i)
+  {
+    spacing[i] = g.spacing[i];
+    origin[i] = g.origin[i];
+    for (unsigned int j = 0; j < 3; ++j)
+    {
+      direction(i, j) = g.direction[3 * i + j];
+    }
+  }
+  image->SetSpacing(spacing);
+  image->SetOrigin(origin);
+  image->SetDirection(direction);
+  image->Allocate();
+  std::memcpy(image->GetBufferPointer(), array.data(), sizeof(TPixel) * static_cast<size_t>(array.size()));
+  return image;
+}
+
+template <typename TImage>
+py::array
+toNumPy(const TImage * image, bool asSlice)
+{
+  const auto               size = image->GetLargestPossibleRegion().GetSize();
+  std::vector<py::ssize_t> shape{ static_cast<py::ssize_t>(size[2]),
+                                  static_cast<py::ssize_t>(size[1]),
+                                  static_cast<py::ssize_t>(size[0]) };
+  if (asSlice)
+  {
+    shape.erase(shape.begin());
+  }
+  py::array_t<typename TImage::PixelType> array(shape);
+  std::memcpy(array.mutable_data(), image->GetBufferPointer(), sizeof(typename TImage::PixelType) * array.size());
+  return std::move(array);
+}
+
+py::dict
+toDict(const itk::SegmentationMetrics & m)
+{
+  py::dict d;
+  d["dice"] = m.Dice;
+  d["iou"] = m.IoU;
+  d["precision"] = m.Precision;
+  d["recall"] = m.Recall;
+  d["specificity"] = m.Specificity;
+  d["true_positives"] = m.TruePositives;
+  d["false_positives"] = m.FalsePositives;
+  d["false_negatives"] = m.FalseNegatives;
+  d["relative_volume_difference"] = m.RelativeVolumeDifference;
+  d["hausdorff_mm"] = m.HausdorffDistance;
+  d["hd95_mm"] = m.HausdorffDistance95;
+  d["assd_mm"] = m.AverageSymmetricSurfaceDistance;
+  return d;
+}
+
+py::dict
+toDict(const anunet::EpochRecord & r)
+{
+  py::dict d;
+  d["epoch"] = r.epoch;
+  d["iterations"] = r.iterations;
+  d["loss"] = r.loss;
+  d["val_dice"] = r.validationDice;
+  d["per_case_dice"] = r.validationDicePerCase;
+  d["lr"] = r.learningRate;
+  d["seconds"] = r.seconds;
+  d["best"] = r.best;
+  return d;
+}
+
+py::dict
+toDict(const anunet::TrainingSummary & s)
+{
+  py::dict d;
+  d["loss"] = s.loss;
+  d["epochs"] = s.epochs;
+  d["iterations"] = s.iterations;
+  d["best_validation_dice"] = s.bestValidationDice;
+  d["best_epoch"] = s.bestEpoch;
+  d["seed"] = s.seed;
+  d["created"] = s.created;
+  return d;
+}
+
+py::tuple
+readImage(const std::string & path, const std::string & series)
+{
+  VolumeType::Pointer image;
+  {
+    py::gil_scoped_release release;
+    image = itk::ANUNetImageReader::ReadVolume(path, series);
+  }
+  const Geometry g = geometryOf(image.GetPointer());
+  return py::make_tuple(toNumPy(image.GetPointer(), false), g.spacing, g.origin, g.direction);
+}
+
+template <typename TPixel>
+void
+writeImage(const py::array_t<TPixel, py::array::c_style | py::array::forcecast> & array,
+           const Geometry &                                                       g,
+           const std::string &                                                    path)
+{
+  auto                   image = toItk<TPixel>(array, g);
+  py::gil_scoped_release release;
+  anunet::cli::writeImageFile(image.GetPointer(), path);
+}
+
+py::array
+segment(const PyModel &                                                       model,
+        const py::array_t<float, py::array::c_style | py::array::forcecast> & array,
+        const Geometry &                                                      g,
+        int                                                                   level,
+        int                                                                   threads,
+        unsigned int                                                          batch,
+        bool                                                                  probability)
+{
+  auto image = toItk<float>(array, g);
+  auto run = [&](auto filter) {
+    filter->SetInput(image);
+    filter->SetModelInput(model.model);
+    filter->SetLevel(level);
+    filter->SetNumberOfThreads(threads);
+    filter->SetBatchSize(batch);
+    filter->SetOutputProbabilities(probability);
+    {
+      py::gil_scoped_release release;
+      filter->Update();
+    }
+    return toNumPy(filter->GetOutput(), array.ndim() == 2);
+  };
+  if (probability)
+  {
+    return run(itk::ANUNetSegmentationImageFilter<VolumeType, VolumeType>::New());
+  }
+  return run(itk::ANUNetSegmentationImageFilter<VolumeType, MaskType>::New());
+}
+
+py::dict
+evaluate(const py::array_t<unsigned char, py::array::c_style | py::array::forcecast> & prediction,
+         const py::array_t<unsigned char, py::array::c_style | py::array::forcecast> & truth,
+         const Geometry &                                                              g,
+         int                                                                           label,
+         bool                                                                          surfaceDistances)
+{
+  if (prediction.ndim() != truth.ndim() ||
+      !std::equal(prediction.shape(), prediction.shape() + prediction.ndim(), truth.shape()))
+  {
+    throw py::value_error("prediction and truth have different shapes");
+  }
+  auto filter = itk::SegmentationMetricsImageFilter<MaskType>::New();
+  filter->SetPredictionImage(toItk<unsigned char>(prediction, g));
+  filter->SetGroundTruthImage(toItk<unsigned char>(truth, g));
+  if (label > 0)
+  {
+    filter->SetLabel(static_cast<unsigned char>(label));
+  }
+  filter->SetComputeSurfaceDistances(surfaceDistances);
+  {
+    py::gil_scoped_release release;
+    filter->Update();
+  }
+  py::dict result;
+  for (const auto l : filter->GetLabels())
+  {
+    result[py::int_(static_cast<int>(l))] = toDict(filter->GetMetrics(l));
+  }
+  return result;
+}
+
+py::tuple
+train(const std::string & configPath,
+      const std::string & out,
+      const std::string & dataRoot,
+      int                 epochs,
+      int                 seed,
+      int                 threads)
+{
+  using namespace anunet::cli;
+  TrainingConfig config = readTrainingConfig(configPath, dataRoot.empty() ? defaultDataRoot() : dataRoot);
+  if (epochs > 0)
+  {
+    config.options.epochs = epochs;
+  }
+  if (seed >= 0)
+  {
+    config.options.seed = static_cast<uint64_t>(seed);
+  }
+  if (threads >= 0)
+  {
+    config.options.threads = threads;
+  }
+  finalizeTrainingConfig(config, out);
+  TrainingRun run;
+  {
+    py::gil_scoped_release release;
+    run = runTraining(config);
+  }
+  py::list history;
+  for (const auto & r : run.history)
+  {
+    history.append(toDict(r));
+  }
+  return py::make_tuple(PyModel{ run.model }, history);
+}
+
+} // namespace
+
+PYBIND11_MODULE(_anunet, m)
+{
+  m.doc() = "ITKANUNet's compiled core; use the anunet package.";
+
+  py::class_<Geometry>(m, "Geometry")
+    .def(py::init<>())
+    .def(py::init([](Vector3 spacing, Vector3 origin, Matrix3 direction) {
+           return Geometry{ spacing, origin, direction };
+         }),
+         py::arg("spacing"),
+         py::arg("origin"),
+         py::arg("direction"))
+    .def_readwrite("spacing", &Geometry::spacing)
+    .def_readwrite("origin", &Geometry::origin)
+    .def_readwrite("direction", &Geometry::direction);
+
+  py::class_<PyModel>(m, "Model")
+    .def_static(
+      "load",
+      [](const std::string & path) {
+        auto model = itk::ANUNetModel::New();
+        {
+          py::gil_scoped_release release;
+          model->SetModel(anunet::Model::load(path));
+        }
+        return PyModel{ model };
+      },
+      py::arg("path"),
+      "Reads a checkpoint (anunet train) or a TorchScript file.")
+    .def_property_readonly("architecture", [](const PyModel & m) { return toString(m.get().options().architecture); })
+    .def_property_readonly("filters", [](const PyModel & m) { return m.get().options().filters; })
+    .def_property_readonly("classes", [](const PyModel & m) { return m.get().options().classes; })
+    .def_property_readonly("maximum_level", [](const PyModel & m) { return m.get().maximumLevel(); })
+    .def_property_readonly("training", [](const PyModel & m) { return toDict(m.get().training()); })
+    .def(
+      "parameter_count",
+      [](const PyModel & m, int level) { return m.get().parameterCount(level); },
+      py::arg("level") = 0)
+    .def(
+      "save", [](const PyModel & m, const std::string & path) { m.get().save(path); }, py::arg("path"))
+    .def(
+      "export_torchscript",
+      [](const PyModel & m, const std::string & path, int level) { m.get().exportTorchScript(path, level); },
+      py::arg("path"),
+      py::arg("level") = 0);
+
+  m.def("read_image", &readImage, py::arg("path"), py::arg("series_uid") = "");
+  m.def("write_labels", &writeImage<unsigned char>, py::arg("array"), py::arg("geometry"), py::arg("path"));
+  m.def("write_float", &writeImage<float>, py::arg("array"), py::arg("geometry"), py::arg("path"));
+  m.def("segment",
+        &segment,
+        py::arg("model"),
+        py::arg("array"),
+        py::arg("geometry"),
+        py::arg("level"),
+        py::arg("threads"),
+        py::arg("batch"),
+        py::arg("probability"));
+  m.def("evaluate",
+        &evaluate,
+        py::arg("prediction"),
+        py::arg("truth"),
+        py::arg("geometry"),
+        py::arg("label"),
+        py::arg("surface_distances"));
+  m.def("train",
+        &train,
+        py::arg("config"),
+        py::arg("out"),
+        py::arg("data_root"),
+        py::arg("epochs"),
+        py::arg("seed"),
+        py::arg("threads"));
+
+  // C++ exceptions carry the file and the problem; surface them as Python exceptions of the same kind.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try
+    {
+      if (p)
+      {
+        std::rethrow_exception(p);
+      }
+    }
+    catch (const itk::ExceptionObject & e)
+    {
+      PyErr_SetString(PyExc_RuntimeError, e.GetDescription());
+    }
+  });
+}

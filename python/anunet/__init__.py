@@ -1,0 +1,89 @@
+"""ITKANUNet from Python: ANU-Net segmentation, training and metrics on NumPy arrays with ITK geometry.
+
+    import anunet
+    image = anunet.read_image("case33_t2.nii.gz")          # any file ITK reads, or a DICOM folder
+    model = anunet.Model.load("runs/liver/best.pt")
+    labels = anunet.segment(model, image, level=3)         # an Image on the input's grid
+    truth = anunet.read_image("case33_labels.nii.gz")
+    print(anunet.evaluate(labels, truth == 1)[1]["dice"])
+    labels.write("case33_liver.nii.gz")
+
+Arrays are indexed [z, y, x] (as itk.GetArrayFromImage); spacing and origin are (x, y, z) like ITK's.
+Every call runs the same ITK filters as the C++ pipelines and the `anunet` tool, so the preprocessing
+recorded in a checkpoint is applied exactly as in training.
+"""
+from dataclasses import dataclass, field
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import _anunet
+from ._anunet import Model
+
+__all__ = ["Image", "Model", "read_image", "segment", "evaluate", "train"]
+
+_IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+
+
+@dataclass
+class Image:
+    """A NumPy array with its physical geometry (an itk.Image without ITK)."""
+
+    array: np.ndarray
+    spacing: Sequence[float] = (1.0, 1.0, 1.0)
+    origin: Sequence[float] = (0.0, 0.0, 0.0)
+    direction: Sequence[float] = field(default=_IDENTITY)  # row-major 3 x 3
+
+    def geometry(self):
+        return _anunet.Geometry(tuple(self.spacing), tuple(self.origin), tuple(np.ravel(self.direction)))
+
+    def like(self, array: np.ndarray) -> "Image":
+        """Another array on this image's grid."""
+        return Image(array, self.spacing, self.origin, self.direction)
+
+    def __eq__(self, value):  # comparisons give masks on the same grid, as NumPy's do
+        return self.like(self.array == value)
+
+    def write(self, path: str) -> None:
+        """Writes the image (labels as uint8, anything else as float32); the file appears only when complete."""
+        if self.array.dtype in (np.bool_, np.uint8) or np.issubdtype(self.array.dtype, np.integer):
+            if self.array.size and (self.array.min() < 0 or self.array.max() > 255):
+                raise ValueError("label values must lie in 0..255")
+            _anunet.write_labels(self.array, self.geometry(), path)
+        else:
+            _anunet.write_float(self.array, self.geometry(), path)
+
+
+def read_image(path: str, series_uid: str = "") -> Image:
+    """Reads a file ITK reads (NIfTI, NRRD, MetaImage, PNG, ...) or a DICOM series folder as float32."""
+    array, spacing, origin, direction = _anunet.read_image(path, series_uid)
+    return Image(array, tuple(spacing), tuple(origin), tuple(direction))
+
+
+def segment(model, image: Image, level: int = 0, threads: int = 0, batch: int = 8,
+            probability: bool = False) -> Image:
+    """Segments image with a Model (or a checkpoint path) at pruning level 1..4 (0 = full network).
+
+    Returns uint8 labels, or the foreground probability as float32 with probability=True, on image's grid.
+    """
+    if isinstance(model, str):
+        model = Model.load(model)
+    array = _anunet.segment(model, np.asarray(image.array, dtype=np.float32), image.geometry(), level, threads,
+                            batch, probability)
+    return image.like(array)
+
+
+def evaluate(prediction: Image, truth: Image, label: Optional[int] = None,
+             surface_distances: bool = True) -> dict:
+    """Dice, IoU, precision, recall, specificity and surface distances (mm) per label: {label: {measure: value}}.
+
+    Both images must share a grid; boolean masks count as label 1.
+    """
+    return _anunet.evaluate(np.asarray(prediction.array, dtype=np.uint8), np.asarray(truth.array, dtype=np.uint8),
+                            truth.geometry(), label or 0, surface_distances)
+
+
+def train(config: str, out: str, data_root: str = "", epochs: int = 0, seed: int = -1,
+          threads: int = -1) -> Tuple[Model, list]:
+    """Trains as `anunet train --config config --out out` does; returns the best model and the epoch log."""
+    return _anunet.train(config, out, data_root, epochs, seed, threads)

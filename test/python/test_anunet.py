@@ -1,0 +1,102 @@
+"""Tests of the Python front end (import anunet) on the real CHAOS MR T2 images.
+
+Run by CTest with PYTHONPATH set to the build tree's python/ folder; needs ANUNET_DATA_ROOT, ANUNET_CLI
+(the anunet tool, whose output the module must reproduce) and ANUNET_TEST_TEMP.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import tempfile
+import unittest
+
+import nibabel
+import numpy as np
+
+import anunet
+
+DATA = pathlib.Path(os.environ["ANUNET_DATA_ROOT"]) / "chaos-mr-t2"
+CLI = os.environ["ANUNET_CLI"]
+HERE = pathlib.Path(__file__).parent
+
+
+class PythonFrontEndTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.scratch = tempfile.TemporaryDirectory(dir=os.environ.get("ANUNET_TEST_TEMP"))
+        cls.out = pathlib.Path(cls.scratch.name)
+        cls.model, cls.history = anunet.train(str(HERE / "tiny.yaml"), str(cls.out / "run"),
+                                              data_root=str(DATA.parent))
+        cls.image = anunet.read_image(str(DATA / "case33_t2.nii.gz"))
+        cls.truth = anunet.read_image(str(DATA / "case33_labels.nii.gz"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.scratch.cleanup()
+
+    def test_read_image_matches_nibabel(self):
+        reference = nibabel.load(str(DATA / "case33_t2.nii.gz"))
+        np.testing.assert_array_equal(self.image.array, np.asarray(reference.dataobj, dtype=np.float32).T)
+        np.testing.assert_allclose(self.image.spacing, reference.header.get_zooms()[:3], rtol=1e-6)
+
+    def test_train_returns_the_best_model_and_log(self):
+        self.assertEqual(len(self.history), 1)
+        self.assertEqual(self.history[0]["iterations"], 4)
+        self.assertTrue((self.out / "run" / "best.pt").is_file())
+        self.assertEqual(self.model.architecture, "anunet")
+        self.assertEqual(self.model.maximum_level, 4)
+        self.assertEqual(self.model.training["iterations"], 4)
+        self.assertLess(self.model.parameter_count(1), self.model.parameter_count(4))
+
+    def test_segment_equals_the_command_line_tool(self):
+        for level in (1, 4):
+            labels = anunet.segment(self.model, self.image, level=level, threads=2)
+            self.assertEqual(labels.array.dtype, np.uint8)
+            self.assertEqual(labels.array.shape, self.image.array.shape)
+            self.assertEqual(tuple(labels.spacing), tuple(self.image.spacing))
+            written = self.out / f"cli_L{level}.nii.gz"
+            subprocess.run([CLI, "segment", "--model", str(self.out / "run" / "best.pt"), "--input",
+                            str(DATA / "case33_t2.nii.gz"), "--output", str(written), "--level", str(level),
+                            "--threads", "2"], check=True, capture_output=True)
+            np.testing.assert_array_equal(labels.array, np.asarray(nibabel.load(str(written)).dataobj).T)
+
+    def test_probabilities_threshold_to_the_labels(self):
+        labels = anunet.segment(self.model, self.image, level=2)
+        probability = anunet.segment(self.model, self.image, level=2, probability=True)
+        self.assertEqual(probability.array.dtype, np.float32)
+        self.assertGreaterEqual(probability.array.min(), 0.0)
+        self.assertLessEqual(probability.array.max(), 1.0)
+        np.testing.assert_array_equal(labels.array, (probability.array > 0.5).astype(np.uint8))
+
+    def test_evaluate_matches_numpy(self):
+        prediction = anunet.segment(self.model, self.image, level=4)
+        liver = self.truth == 1
+        metrics = anunet.evaluate(prediction, liver, label=1)[1]
+        a, g = prediction.array > 0, liver.array
+        self.assertAlmostEqual(metrics["dice"], 2 * (a & g).sum() / (a.sum() + g.sum()), places=12)
+        self.assertAlmostEqual(metrics["recall"], (a & g).sum() / g.sum(), places=12)
+        perfect = anunet.evaluate(liver, liver)[1]
+        self.assertEqual(perfect["dice"], 1.0)
+        self.assertEqual(perfect["hausdorff_mm"], 0.0)
+
+    def test_write_round_trip_keeps_values_and_geometry(self):
+        path = self.out / "liver.nii.gz"
+        (self.truth == 1).write(str(path))
+        back = anunet.read_image(str(path))
+        np.testing.assert_array_equal(back.array, (self.truth.array == 1).astype(np.float32))
+        np.testing.assert_allclose(back.spacing, self.truth.spacing, rtol=1e-6)
+        np.testing.assert_allclose(back.origin, self.truth.origin, atol=1e-4)
+
+    def test_bad_input_names_the_problem(self):
+        with self.assertRaisesRegex(RuntimeError, "no_such_case.nii.gz"):
+            anunet.read_image(str(DATA / "no_such_case.nii.gz"))
+        with self.assertRaisesRegex(ValueError, "2-D or 3-D"):
+            anunet.segment(self.model, anunet.Image(np.zeros((1, 2, 8, 8), np.float32)))
+        with self.assertRaisesRegex(ValueError, "different shapes"):
+            anunet.evaluate(self.truth == 1, anunet.Image(np.zeros((2, 8, 8), np.uint8)))
+        with self.assertRaisesRegex(RuntimeError, "missing.pt"):
+            anunet.Model.load(str(self.out / "missing.pt"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
