@@ -29,10 +29,21 @@ if ((${#missing[@]})); then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -q
-  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if ! { "${sudo_cmd[@]}" apt-get update -q && "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; }; then
+    echo "setup: apt-get could not install ${missing[*]}. This project needs Debian 12 (bookworm) with its" >&2
+    echo "       main repository reachable; check /etc/apt/sources.list and the network, then rerun scripts/setup.sh." >&2
+    exit 1
+  fi
 else
   echo "setup: all Debian packages present"
+fi
+
+mkdir -p "$build"
+build_free_kb=$(df -Pk "$build" | awk 'NR==2 {print $4}')
+if [ "${build_free_kb:-0}" -lt 1000000 ]; then
+  echo "setup: less than 1 GB free for the build in $build (the build and its compiler cache take about 0.5 GB). Free some" >&2
+  echo "       space or pass another build folder: scripts/setup.sh /path/with/space/build" >&2
+  exit 1
 fi
 
 # ccache makes rebuilds of the LibTorch translation units (~24 s each) nearly free.
