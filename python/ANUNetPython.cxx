@@ -3,6 +3,7 @@
 //
 // Arrays are indexed [z, y, x] (slowest axis first, as itk.GetArrayFromImage); spacing and origin are in
 // ITK's (x, y, z) order and the direction is a row-major 3 x 3 matrix.
+#include "MetricsJson.h"
 #include "OutputFiles.h"
 #include "TrainingConfig.h"
 #include "TrainingRun.h"
@@ -120,23 +121,11 @@ toNumPy(const TImage * image, bool asSlice)
   return std::move(array);
 }
 
-py::dict
-toDict(const itk::SegmentationMetrics & m)
+/** The same keys as `anunet evaluate --json` (an infinite distance becomes None). */
+py::object
+toPython(const itk::SegmentationMetrics & m)
 {
-  py::dict d;
-  d["dice"] = m.Dice;
-  d["iou"] = m.IoU;
-  d["precision"] = m.Precision;
-  d["recall"] = m.Recall;
-  d["specificity"] = m.Specificity;
-  d["true_positives"] = m.TruePositives;
-  d["false_positives"] = m.FalsePositives;
-  d["false_negatives"] = m.FalseNegatives;
-  d["relative_volume_difference"] = m.RelativeVolumeDifference;
-  d["hausdorff_mm"] = m.HausdorffDistance;
-  d["hd95_mm"] = m.HausdorffDistance95;
-  d["assd_mm"] = m.AverageSymmetricSurfaceDistance;
-  return d;
+  return py::module_::import("json").attr("loads")(anunet::cli::metricsToJson(m).dump());
 }
 
 py::dict
@@ -248,7 +237,7 @@ evaluate(const py::array_t<unsigned char, py::array::c_style | py::array::forcec
   py::dict result;
   for (const auto l : filter->GetLabels())
   {
-    result[py::int_(static_cast<int>(l))] = toDict(filter->GetMetrics(l));
+    result[py::int_(static_cast<int>(l))] = toPython(filter->GetMetrics(l));
   }
   return result;
 }

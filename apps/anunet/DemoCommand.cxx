@@ -1,4 +1,5 @@
 #include "Commands.h"
+#include "MetricsJson.h"
 #include "OutputFiles.h"
 #include "Progress.h"
 #include "TrainingRun.h"
@@ -145,20 +146,6 @@ overlaySlices(const MaskType * truth)
   return slices;
 }
 
-nlohmann::json
-toJson(const itk::SegmentationMetrics & m)
-{
-  return { { "dice", m.Dice },
-           { "iou", m.IoU },
-           { "precision", m.Precision },
-           { "recall", m.Recall },
-           { "specificity", m.Specificity },
-           { "relative_volume_difference", m.RelativeVolumeDifference },
-           { "hausdorff_mm", m.HausdorffDistance },
-           { "hd95_mm", m.HausdorffDistance95 },
-           { "assd_mm", m.AverageSymmetricSurfaceDistance } };
-}
-
 std::string
 levelTable(const std::vector<LevelResult> & results)
 {
@@ -238,7 +225,7 @@ runDemo(const DemoArguments & args)
   nlohmann::json levels = nlohmann::json::array();
   for (const auto & r : results)
   {
-    auto entry = toJson(r.metrics);
+    auto entry = metricsToJson(r.metrics);
     entry["level"] = r.level;
     entry["parameters"] = r.parameters;
     entry["ms_per_slice"] = r.millisecondsPerSlice;
@@ -248,7 +235,7 @@ runDemo(const DemoArguments & args)
                              { "task", config.task },
                              { "architecture", toString(config.options.network.architecture) },
                              { "segmentation", segName },
-                             { "metrics", toJson(full.metrics) },
+                             { "metrics", metricsToJson(full.metrics) },
                              { "levels", levels },
                              { "best_validation_dice", summary.bestValidationDice },
                              { "best_epoch", summary.bestEpoch },

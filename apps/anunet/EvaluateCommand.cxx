@@ -2,6 +2,7 @@
 // predicted label image against a ground truth, as a table or JSON. The work is done by
 // itk::SegmentationMetricsImageFilter; this file only reads, dispatches on dimension and prints.
 #include "Commands.h"
+#include "MetricsJson.h"
 
 #include "itkImageFileReader.h"
 #include "itkImageIOBase.h"
@@ -84,28 +85,6 @@ ReadLabels(const std::string & path)
   return reader->GetOutput();
 }
 
-nlohmann::json
-ToJson(const itk::SegmentationMetrics & m)
-{
-  // nlohmann::json writes infinity (a measure against an empty mask) as null.
-  return { { "dice", m.Dice },
-           { "iou", m.IoU },
-           { "precision", m.Precision },
-           { "recall", m.Recall },
-           { "specificity", m.Specificity },
-           { "volume_difference", m.RelativeVolumeDifference },
-           { "volume_difference_mm3", m.VolumeDifference },
-           { "prediction_volume_mm3", m.PredictionVolume },
-           { "truth_volume_mm3", m.GroundTruthVolume },
-           { "hausdorff_mm", m.HausdorffDistance },
-           { "hd95_mm", m.HausdorffDistance95 },
-           { "assd_mm", m.AverageSymmetricSurfaceDistance },
-           { "tp", m.TruePositives },
-           { "fp", m.FalsePositives },
-           { "fn", m.FalseNegatives },
-           { "tn", m.TrueNegatives } };
-}
-
 void
 PrintTableHeader(std::ostream & os, const std::string & firstColumn)
 {
@@ -161,13 +140,13 @@ Evaluate(const EvaluateArguments & args)
     nlohmann::json labels = nlohmann::json::object();
     for (const auto label : filter->GetLabels())
     {
-      nlohmann::json entry = ToJson(filter->GetMetrics(label));
+      nlohmann::json entry = anunet::cli::metricsToJson(filter->GetMetrics(label));
       if (args.perSlice)
       {
         nlohmann::json slices = nlohmann::json::array();
         for (const auto & slice : filter->GetSliceMetrics(label))
         {
-          slices.push_back(ToJson(slice));
+          slices.push_back(anunet::cli::metricsToJson(slice));
         }
         entry["slices"] = std::move(slices);
       }
@@ -183,7 +162,7 @@ Evaluate(const EvaluateArguments & args)
       // One label: its measures also at the top level, so that `.dice` works without knowing the label.
       const auto label = filter->GetLabels().front();
       output["label"] = label;
-      output.update(ToJson(filter->GetMetrics(label)));
+      output.update(anunet::cli::metricsToJson(filter->GetMetrics(label)));
     }
     std::cout << output.dump(2) << '\n';
     return;

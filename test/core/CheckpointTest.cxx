@@ -1,5 +1,6 @@
 // Checkpoints and TorchScript: round trips give identical outputs, every bad file gives an error that
 // names the file, exported modules load in Python too.
+#include "CoreTestHelpers.h"
 #include "anunet/Checkpoint.h"
 #include "anunet/Json.h"
 #include "anunet/ModelImpl.h"
@@ -18,21 +19,11 @@
 
 namespace
 {
+using anunet::test::smallOptions;
 namespace fs = std::filesystem;
 using anunet::Architecture;
 using anunet::Model;
 using anunet::NetworkOptions;
-
-NetworkOptions
-smallOptions(Architecture architecture, int inputChannels = 1, int classes = 1)
-{
-  NetworkOptions options;
-  options.architecture = architecture;
-  options.inputChannels = inputChannels;
-  options.classes = classes;
-  options.filters = { 4, 8, 16, 32, 64 };
-  return options;
-}
 
 std::vector<float>
 randomBuffer(int64_t count, uint64_t seed)

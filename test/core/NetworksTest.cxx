@@ -1,5 +1,6 @@
 // The six networks: wiring (exact parameter counts of ANUNET_FACTS.md section 2), shapes, pruned forward,
 // gradients, probabilities, FLOP counts (section 3), and the torch-free Model facade's run().
+#include "CoreTestHelpers.h"
 #include "anunet/FlopCounter.h"
 #include "anunet/Json.h"
 #include "anunet/ModelImpl.h"
@@ -21,17 +22,7 @@ namespace
 {
 using anunet::Architecture;
 using anunet::NetworkOptions;
-
-NetworkOptions
-smallOptions(Architecture architecture, int inputChannels = 1, int classes = 1)
-{
-  NetworkOptions options;
-  options.architecture = architecture;
-  options.inputChannels = inputChannels;
-  options.classes = classes;
-  options.filters = { 4, 8, 16, 32, 64 };
-  return options;
-}
+using anunet::test::smallOptions;
 
 NetworkOptions
 paperOptions(Architecture architecture)

@@ -1,4 +1,5 @@
 // Tests of itk::ANUNetImageReader on the real files of ../shared/data and on broken inputs made here.
+#include "ITKTestHelpers.h"
 #include "itkANUNetImageReader.h"
 #include "itkImageFileWriter.h"
 #include "itkRGBPixel.h"
@@ -13,6 +14,7 @@
 
 namespace
 {
+using anunet::test::errorOf;
 namespace fs = std::filesystem;
 using Reader = itk::ANUNetImageReader;
 
@@ -30,23 +32,6 @@ scratch(const std::string & name)
   fs::remove_all(folder);
   fs::create_directories(folder);
   return folder;
-}
-
-/** The description of the exception that call throws (fails the test if none). */
-template <typename TCall>
-std::string
-errorOf(TCall call)
-{
-  try
-  {
-    call();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    return e.GetDescription();
-  }
-  ADD_FAILURE() << "no exception";
-  return {};
 }
 
 std::pair<float, float>

@@ -1,4 +1,5 @@
 // Tests of itk::ANUNetPreprocessor: intensity normalisation, slicing, the in-plane map, label mapping.
+#include "ITKTestHelpers.h"
 #include "itkANUNetPreprocessor.h"
 #include "itkANUNetImageReader.h"
 #include "itkImageFileReader.h"
@@ -16,25 +17,11 @@
 
 namespace
 {
+using anunet::test::makeImage;
 using Volume = itk::Image<float, 3>;
 using Slice = itk::Image<float, 2>;
 using Labels = itk::Image<unsigned char, 3>;
 using Preprocessor = itk::ANUNetPreprocessor<Volume>;
-
-template <typename TImage>
-typename TImage::Pointer
-makeImage(const typename TImage::SizeType &                                 size,
-          const std::function<double(const typename TImage::IndexType &)> & value)
-{
-  auto image = TImage::New();
-  image->SetRegions(typename TImage::RegionType(size));
-  image->Allocate();
-  for (itk::ImageRegionIteratorWithIndex<TImage> it(image, image->GetBufferedRegion()); !it.IsAtEnd(); ++it)
-  {
-    it.Set(static_cast<typename TImage::PixelType>(value(it.GetIndex())));
-  }
-  return image;
-}
 
 anunet::Preprocessing
 identityPreprocessing(int width, int height, anunet::IntensityNormalization::Method method)

@@ -1,5 +1,6 @@
 // Tests of itk::ANUNetSegmentationImageFilter with small networks made here: geometry, streaming, levels,
 // outputs, errors, and agreement with an independent Python/TorchScript implementation.
+#include "ITKTestHelpers.h"
 #include "itkANUNetImageReader.h"
 #include "itkANUNetModel.h"
 #include "itkANUNetSegmentationImageFilter.h"
@@ -21,6 +22,8 @@
 
 namespace
 {
+using anunet::test::errorOf;
+using anunet::test::makeImage;
 namespace fs = std::filesystem;
 using Volume = itk::Image<float, 3>;
 using LabelVolume = itk::Image<unsigned char, 3>;
@@ -72,21 +75,6 @@ saved(const anunet::Model & model, const fs::path & folder, const std::string & 
   return path;
 }
 
-template <typename TImage>
-typename TImage::Pointer
-makeImage(const typename TImage::SizeType &                                 size,
-          const std::function<double(const typename TImage::IndexType &)> & value)
-{
-  auto image = TImage::New();
-  image->SetRegions(typename TImage::RegionType(size));
-  image->Allocate();
-  for (itk::ImageRegionIteratorWithIndex<TImage> it(image, image->GetBufferedRegion()); !it.IsAtEnd(); ++it)
-  {
-    it.Set(static_cast<typename TImage::PixelType>(value(it.GetIndex())));
-  }
-  return image;
-}
-
 /** A CT-like test volume: a bright ellipsoid in dark surroundings, with a gradient. */
 Volume::Pointer
 phantom(unsigned int width, unsigned int height, unsigned int depth)
@@ -97,22 +85,6 @@ phantom(unsigned int width, unsigned int height, unsigned int depth)
     const double z = (i[2] - depth / 2.0) / (depth / 1.5);
     return (x * x + y * y + z * z < 1.0 ? 150.0 : -400.0) + 5.0 * i[0] - 3.0 * i[1];
   });
-}
-
-template <typename TCall>
-std::string
-errorOf(TCall call)
-{
-  try
-  {
-    call();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    return e.GetDescription();
-  }
-  ADD_FAILURE() << "no exception";
-  return {};
 }
 
 template <typename TImage>

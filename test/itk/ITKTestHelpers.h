@@ -1,0 +1,51 @@
+// Helpers shared by the ITK-layer tests.
+#ifndef anunet_ITKTestHelpers_h
+#define anunet_ITKTestHelpers_h
+
+#include "itkImageRegionIteratorWithIndex.h"
+#include "itkMacro.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+
+namespace anunet::test
+{
+
+/** An image of the given size whose pixel at index i is value(i). */
+template <typename TImage>
+typename TImage::Pointer
+makeImage(const typename TImage::SizeType &                                 size,
+          const std::function<double(const typename TImage::IndexType &)> & value)
+{
+  auto image = TImage::New();
+  image->SetRegions(typename TImage::RegionType(size));
+  image->Allocate();
+  for (itk::ImageRegionIteratorWithIndex<TImage> it(image, image->GetBufferedRegion()); !it.IsAtEnd(); ++it)
+  {
+    it.Set(static_cast<typename TImage::PixelType>(value(it.GetIndex())));
+  }
+  return image;
+}
+
+/** The description of the itk::ExceptionObject that call throws (fails the test if none). */
+template <typename TCall>
+std::string
+errorOf(TCall call)
+{
+  try
+  {
+    call();
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    return e.GetDescription();
+  }
+  ADD_FAILURE() << "no exception";
+  return {};
+}
+
+} // namespace anunet::test
+
+#endif
