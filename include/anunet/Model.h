@@ -145,11 +145,12 @@ private:
   std::shared_ptr<Impl> m_Impl;
 };
 
-/** Keeps large allocations in the heap (glibc mallopt), so that LibTorch's tensors are not first-touched
- * through page faults on every operator (ANUNET_FACTS.md section 4: 3-10x on this machine). Called by
- * Model and the trainer; idempotent. */
+/** Process-wide CPU settings that LibTorch leaves at slow defaults on Debian: large allocations stay in the
+ * heap (glibc mallopt; else tensors are first-touched through page faults, 3-10x slower, ANUNET_FACTS.md
+ * section 4) and OpenBLAS runs single-threaded (its spinning workers compete with LibTorch's OpenMP threads,
+ * 1.8x per training step). Called by Model, the trainer and the catalogue; idempotent. */
 ANUNetCore_EXPORT void
-configureAllocator();
+configureCpuRuntime();
 
 } // namespace anunet
 

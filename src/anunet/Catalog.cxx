@@ -42,7 +42,7 @@ describeArchitectures(int size, const NetworkOptions & base)
     throw std::invalid_argument("describeArchitectures: size must be a positive multiple of " +
                                 std::to_string(SpatialMultiple) + ", got " + std::to_string(size));
   }
-  configureAllocator();
+  configureCpuRuntime();
   // The weights do not matter here, but a fixed seed keeps the global generator's state predictable.
   torch::manual_seed(0);
   std::vector<ArchitectureSummary> rows;

@@ -141,7 +141,7 @@ Model::~Model() = default;
 Model
 Model::create(const NetworkOptions & options, uint64_t seed)
 {
-  configureAllocator();
+  configureCpuRuntime();
   auto impl = std::make_shared<Impl>();
   impl->options = options;
   impl->training.seed = seed;
@@ -153,7 +153,7 @@ Model::create(const NetworkOptions & options, uint64_t seed)
 Model
 Model::load(const std::string & path)
 {
-  configureAllocator();
+  configureCpuRuntime();
   return Model(loadModelFile(path));
 }
 
@@ -308,7 +308,7 @@ Model::run(const float * input, const Shape & shape, int level, float * output) 
   {
     m_Impl->network->checkLevel(level);
   }
-  configureAllocator();
+  configureCpuRuntime();
   ThreadCountGuard   threads(m_Impl->threads);
   EvalModeGuard      evalMode(m_Impl->network.get());
   c10::InferenceMode inferenceMode;

@@ -15,6 +15,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <dlfcn.h>
 #include <chrono>
 #include <iostream>
 
@@ -407,10 +408,49 @@ TEST_F(NetworksTest, JsonRoundTripsAndRejectsUnknownKeys)
   EXPECT_EQ(nlohmann::json::object().get<NetworkOptions>(), NetworkOptions());
 }
 
+// configureCpuRuntime() changes how fast, not what: one OpenBLAS thread (ConvTranspose2d's GEMMs) and the
+// heap-kept allocations give the same outputs and gradients as LibTorch's defaults. Each CTest case runs in its
+// own process, so the first half of this test sees the defaults.
+TEST_F(NetworksTest, CpuRuntimeSettingsKeepResults)
+{
+  using GetThreads = int (*)();
+  const auto openBlasThreads = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  at::set_num_threads(2);
+  torch::manual_seed(5);
+  auto       network = anunet::makeNetwork(smallOptions(Architecture::ANUNet));
+  const auto input = torch::randn({ 3, 1, 32, 32 });
+  auto       run = [&] {
+    network->zero_grad();
+    const auto output = network->forward(input, 0);
+    output.square().sum().backward();
+    std::vector<torch::Tensor> result{ output.detach().clone() };
+    for (const auto & p : network->parameters())
+    {
+      if (p.grad().defined()) // the heads of X(0,1..3) take no part in the full network's output
+      {
+        result.push_back(p.grad().clone());
+      }
+    }
+    return result;
+  };
+  const auto plain = run();
+  anunet::configureCpuRuntime();
+  if (openBlasThreads != nullptr)
+  {
+    EXPECT_EQ(openBlasThreads(), 1);
+  }
+  const auto tuned = run();
+  ASSERT_EQ(plain.size(), tuned.size());
+  for (size_t i = 0; i < plain.size(); ++i)
+  {
+    EXPECT_TRUE(torch::allclose(plain[i], tuned[i], 1e-4, 1e-5)) << "tensor " << i;
+  }
+}
+
 // Not part of the suite (timing depends on the machine): run with --gtest_also_run_disabled_tests.
 TEST_F(NetworksTest, DISABLED_TimeANUNetL4At256)
 {
-  anunet::configureAllocator();
+  anunet::configureCpuRuntime();
   auto network = anunet::makeNetwork(paperOptions(Architecture::ANUNet));
   network->eval();
   torch::NoGradGuard noGrad;
