@@ -168,7 +168,7 @@ ExpectMatchesReference(const itk::SegmentationMetrics & m,
   EXPECT_NEAR(m.Precision, reference.at("precision").get<double>(), 1e-9) << where;
   EXPECT_NEAR(m.Recall, reference.at("recall").get<double>(), 1e-9) << where;
   EXPECT_NEAR(m.Specificity, reference.at("specificity").get<double>(), 1e-9) << where;
-  ExpectDistanceNear(m.RelativeVolumeDifference, reference.at("volume_difference"), 1e-9, where + " RVD");
+  ExpectDistanceNear(m.RelativeVolumeDifference, reference.at("relative_volume_difference"), 1e-9, where + " RVD");
   EXPECT_NEAR(m.VolumeDifference, reference.at("volume_difference_mm3").get<double>(), 1e-6) << where;
   ExpectDistanceNear(m.HausdorffDistance, reference.at("hausdorff_mm"), distanceTolerance, where + " HD");
   ExpectDistanceNear(m.HausdorffDistance95, reference.at("hd95_mm"), distanceTolerance, where + " HD95");

@@ -55,7 +55,7 @@ def measures(prediction, truth, spacing):
         "precision": ratio(tp, size_a, both_empty),
         "recall": ratio(tp, size_g, both_empty),
         "specificity": ratio(tn, tn + fp, (tn + fn) == 0 and (tn + fp) == 0),
-        "volume_difference": (
+        "relative_volume_difference": (
             (0.0 if size_a == 0 else math.inf) if size_g == 0 else (size_a - size_g) / size_g
         ),
         "volume_difference_mm3": (size_a - size_g) * voxel_volume,
