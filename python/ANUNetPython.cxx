@@ -128,6 +128,7 @@ toPython(const itk::SegmentationMetrics & m)
   return py::module_::import("json").attr("loads")(anunet::cli::metricsToJson(m).dump());
 }
 
+/** The keys of a log.jsonl line (the trainer's own JSON form is internal to the torch core). */
 py::dict
 toDict(const anunet::EpochRecord & r)
 {
@@ -139,10 +140,13 @@ toDict(const anunet::EpochRecord & r)
   d["per_case_dice"] = r.validationDicePerCase;
   d["lr"] = r.learningRate;
   d["seconds"] = r.seconds;
+  d["data_seconds"] = r.dataSeconds;
+  d["validation_seconds"] = r.validationSeconds;
   d["best"] = r.best;
   return d;
 }
 
+/** The keys of the checkpoint's "training" metadata. */
 py::dict
 toDict(const anunet::TrainingSummary & s)
 {

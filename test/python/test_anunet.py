@@ -42,6 +42,7 @@ class PythonFrontEndTest(unittest.TestCase):
     def test_train_returns_the_best_model_and_log(self):
         self.assertEqual(len(self.history), 1)
         self.assertEqual(self.history[0]["iterations"], 4)
+        self.assertGreater(self.history[0]["seconds"], self.history[0]["data_seconds"])
         self.assertTrue((self.out / "run" / "best.pt").is_file())
         self.assertEqual(self.model.architecture, "anunet")
         self.assertEqual(self.model.maximum_level, 4)
