@@ -245,7 +245,29 @@ TEST(ANUNetSegmentationFilter, StreamingMatchesTheWholeVolume)
   streamer->SetInput(streamed->GetOutput());
   streamer->SetNumberOfStreamDivisions(4);
   streamer->Update();
-  EXPECT_EQ(pixels(labels->GetOutput()), pixels(streamer->GetOutput()));
+  // Other batch compositions may change the last bits of a probability (oneDNN picks kernels by shape and
+  // CPU), so a label may differ only where the probability is within rounding of the threshold.
+  auto probability = ProbabilityFilter::New();
+  probability->SetNumberOfThreads(1);
+  probability->SetInput(image);
+  probability->SetModelFileName(labels->GetModelFileName());
+  probability->SetOutputProbabilities(true);
+  probability->SetBatchSize(2);
+  probability->Update();
+  const auto whole = pixels(labels->GetOutput());
+  const auto pieces = pixels(streamer->GetOutput());
+  const auto p = pixels(probability->GetOutput());
+  ASSERT_EQ(whole.size(), pieces.size());
+  size_t different = 0;
+  for (size_t i = 0; i < whole.size(); ++i)
+  {
+    if (whole[i] != pieces[i])
+    {
+      ++different;
+      EXPECT_LT(std::abs(p[i] - 0.5F), 1e-5F) << "voxel " << i;
+    }
+  }
+  EXPECT_LE(different, whole.size() / 1000) << "labels that differ between whole and streamed";
 }
 
 TEST(ANUNetSegmentationFilter, ProbabilitiesAndLabelsAgree)
