@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 # The paper's comparison on the CPU budget: every architecture trained with the liver recipe's data, seed and
 # optimiser for the same number of steps, then its validation Dice on the input grids.
 # Usage: benchmarks/baselines.sh OUT_DIR [EPOCHS [ITERATIONS_PER_EPOCH [ARCHITECTURES...]]]

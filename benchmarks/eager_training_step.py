@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 """The eager-PyTorch peer of one `anunet train` step, for comparing time per iteration.
 
 Same network (the independent Python ANU-Net of test/itk/make_torchscript_reference.py), batch, size,

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 # Wall time per slice and peak resident memory of `anunet segment` at every pruning level.
 # Usage: benchmarks/inference.sh MODEL IMAGE [THREADS]   (from the source folder, after scripts/setup.sh)
 set -euo pipefail

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 """ITKANUNet from Python: ANU-Net segmentation, training and metrics on NumPy arrays with ITK geometry.
 
     import anunet

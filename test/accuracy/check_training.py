@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 """Checks a finished `anunet train` run on its validation cases.
 
 1. The best validation Dice in RUN_DIR/log.jsonl (3-D Dice per volume on the network's slices, as the

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 """Independent reference for ANUNetSegmentationImageFilter: ANU-Net re-implemented in Python.
 
 Reads the weights of a checkpoint written by the C++ core (a torch::serialize archive, which torch.jit.load

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 """Independent NumPy/SciPy reference for itk::SegmentationMetricsImageFilter.
 
 Reads two label images with nibabel and writes, as JSON, the measures of every label (or of --label) over the

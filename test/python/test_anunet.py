@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 """Tests of the Python front end (import anunet) on the real CHAOS MR T2 images.
 
 Run by CTest with PYTHONPATH set to the build tree's python/ folder; needs ANUNET_DATA_ROOT, ANUNET_CLI
