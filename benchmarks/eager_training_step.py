@@ -5,7 +5,7 @@
 
 Same network (the independent Python ANU-Net of test/itk/make_torchscript_reference.py), batch, size,
 deep supervision over the four heads, BCE + soft Dice on each head, Adam. Prints the median step time.
-Run it twice, as ANUNET_FACTS.md section 4 asks, to see glibc's allocator effect:
+Run it twice, as docs/reference.md §4 asks, to see glibc's allocator effect:
 
     /usr/bin/python3 benchmarks/eager_training_step.py
     MALLOC_MMAP_THRESHOLD_=2147483647 MALLOC_TRIM_THRESHOLD_=2147483647 /usr/bin/python3 benchmarks/eager_training_step.py

@@ -15,8 +15,8 @@
  *  limitations under the License.
  *
  *=========================================================================*/
-// `anunet models`: the architectures with parameters and GFLOP per pruning level (ANUNET_FACTS.md
-// sections 2 and 3), as a table or as JSON. The numbers come from networks built for the purpose.
+// `anunet models`: the architectures with parameters and GFLOP per pruning level (docs/reference.md
+// §2 and §3), as a table or as JSON. The numbers come from networks built for the purpose.
 #include "Commands.h"
 
 #include "anunet/Catalog.h"

@@ -36,9 +36,9 @@ struct ANUNetCore_EXPORT ArchitectureSummary
   /** Pruning level 1..4 for nested networks; 0 for the others (one output). */
   int level = 0;
   /** Trainable parameters used at this level (nested networks: level 4 counts every head, lower levels
-   * their one head; ANUNET_FACTS.md section 2). */
+   * their one head; docs/reference.md §2). */
   int64_t parameters = 0;
-  /** GFLOP of one forward on 1 x C x size x size (2 x convolution multiply-adds, one head; section 3). */
+  /** GFLOP of one forward on 1 x C x size x size (2 x convolution multiply-adds, one head; §3). */
   double gflops = 0.0;
   int    size = 256; ///< the size gflops refers to
 };

@@ -146,8 +146,8 @@ private:
 };
 
 /** Process-wide CPU settings that LibTorch leaves at slow defaults on Debian: large allocations stay in the
- * heap (glibc mallopt; else tensors are first-touched through page faults, 3-10x slower, ANUNET_FACTS.md
- * section 4) and OpenBLAS runs single-threaded (its spinning workers compete with LibTorch's OpenMP threads,
+ * heap (glibc mallopt; else tensors are first-touched through page faults, 3-10x slower, docs/reference.md
+ * §4) and OpenBLAS runs single-threaded (its spinning workers compete with LibTorch's OpenMP threads,
  * 1.8x per training step). Called by Model, the trainer and the catalogue; idempotent. */
 ANUNetCore_EXPORT void
 configureCpuRuntime();

@@ -61,7 +61,7 @@ configureCpuRuntime()
 #if defined(__GLIBC__)
     // glibc serves every block above 128 KiB-32 MiB (dynamic threshold) with a fresh mmap and unmaps it on
     // free, so each tensor LibTorch allocates is first-touched through page faults: 3-10x slower operators on
-    // the project's VMs (ANUNET_FACTS.md section 4). Keeping large blocks in the heap and never trimming it
+    // the project's VMs (docs/reference.md §4). Keeping large blocks in the heap and never trimming it
     // makes freed tensor memory reusable at once, as a caching allocator would.
     mallopt(M_MMAP_THRESHOLD, INT_MAX);
     mallopt(M_TRIM_THRESHOLD, INT_MAX);

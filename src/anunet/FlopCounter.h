@@ -26,7 +26,7 @@
 namespace anunet
 {
 
-/** Convolution work of one forward pass, as ANUNET_FACTS.md section 3 counts it: 2 x multiply-adds of every
+/** Convolution work of one forward pass, as docs/reference.md §3 counts it: 2 x multiply-adds of every
  * Conv2d and ConvTranspose2d (Hout.Wout.Cout.Cin.k^2, resp. Hin.Win.Cin.Cout.k^2 for transposed ones), nothing
  * else (BN, activations, pooling, upsampling, concatenation and bias adds are left out). */
 struct FlopCount

@@ -46,7 +46,7 @@ namespace anunet
  * - Cross-entropy-like terms are means over all N*H*W pixels; each returns a 0-dimensional tensor.
  */
 
-/** The paper's hybrid loss (Li et al. 2020; ANUNET_FACTS.md section 5), for one head:
+/** The paper's hybrid loss (Li et al. 2020; docs/reference.md §5), for one head:
  *
  *   printed:  1 - [ alpha * Ybar * log(Y) / |Y - 0.5|^gamma + (2 Y Ybar + s) / (Y^2 + Ybar^2 + s) ]
  *

@@ -30,7 +30,7 @@ namespace anunet
 
 /** The nested U-Net grid X(i,j), i = depth 0..4, j = column 0..4 - i (Zhou et al.), in two variants.
  *
- * ANU-Net (attention = true; ANUNET_FACTS.md section 1, the author's AttentionUNetPlusPlus2): node
+ * ANU-Net (attention = true; docs/reference.md §1, the author's AttentionUNetPlusPlus2): node
  * X(i,j), j >= 1, is CB(cat[AG(g = u, x = X(i,j-1)), u, X(i,0), ..., X(i,j-2)]) with u = Up_i(X(i+1,j-1)),
  * Up_i a ConvTranspose-BN-ReLU shared by every node of depth i, and gate widths F_int = [f0, f0, f1, f2].
  *

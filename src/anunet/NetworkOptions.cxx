@@ -120,7 +120,7 @@ NetworkOptions::validate() const
       throw std::invalid_argument(what + "filter widths must be >= 1, got " + std::to_string(width));
     }
   }
-  // Attention U-Nets use F_int = F_l / 2 (ANUNET_FACTS.md section 2), which needs widths of at least 2.
+  // Attention U-Nets use F_int = F_l / 2 (docs/reference.md §2), which needs widths of at least 2.
   if ((architecture == Architecture::AttentionUNet || architecture == Architecture::AttentionR2UNet) && filters[0] < 2)
   {
     throw std::invalid_argument(what + "attention U-Nets need filters[0] >= 2");

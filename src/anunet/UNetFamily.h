@@ -16,7 +16,7 @@
  *
  *=========================================================================*/
 // Internal header of the torch core: the four non-nested baselines (U-Net, R2U-Net, Attention U-Net,
-// Attention R2U-Net), wired as LeeJunHyun/Image_Segmentation network.py (ANUNET_FACTS.md section 2).
+// Attention R2U-Net), wired as LeeJunHyun/Image_Segmentation network.py (docs/reference.md §2).
 #ifndef anunet_UNetFamily_h
 #define anunet_UNetFamily_h
 

@@ -15,8 +15,8 @@
  *  limitations under the License.
  *
  *=========================================================================*/
-// The six networks: wiring (exact parameter counts of ANUNET_FACTS.md section 2), shapes, pruned forward,
-// gradients, probabilities, FLOP counts (section 3), and the torch-free Model facade's run().
+// The six networks: wiring (exact parameter counts of docs/reference.md §2), shapes, pruned forward,
+// gradients, probabilities, FLOP counts (§3), and the torch-free Model facade's run().
 #include "CoreTestHelpers.h"
 #include "anunet/FlopCounter.h"
 #include "anunet/Json.h"
@@ -277,7 +277,7 @@ TEST_F(NetworksTest, InvalidInputsAndLevelsAreRejected)
   EXPECT_THROW(anunet::makeNetwork(options), std::invalid_argument);
 }
 
-// ANUNET_FACTS.md sections 2 and 3: parameters and GFLOP of one forward at 1 x 1 x 256 x 256, one head, as
+// docs/reference.md §2 and §3: parameters and GFLOP of one forward at 1 x 1 x 256 x 256, one head, as
 // `anunet models` lists them.
 TEST_F(NetworksTest, CatalogMatchesTheReferenceTables)
 {

@@ -6,7 +6,7 @@
 Reads the weights of a checkpoint written by the C++ core (a torch::serialize archive, which torch.jit.load
 opens as a module tree), optionally perturbs its batch-norm statistics and affine parameters and writes them
 back as a new checkpoint (so that a comparison also checks how batch norm is wired, which freshly initialised
-statistics would hide), builds the network from its own Python wiring (ANUNET_FACTS.md section 1) with the same
+statistics would hide), builds the network from its own Python wiring (docs/reference.md §1) with the same
 module names, loads the weights strictly, traces it to TorchScript with the checkpoint's metadata, and computes
 probabilities for a raw float32 volume with its own preprocessing: intensity window, then torch's bilinear
 resampling (align_corners=False) to the network size and back.
