@@ -1,21 +1,29 @@
-# The module's description for ITK's module system (used when built inside an ITK source tree).
+# The module's description for ITK's module system, and for both branches of the build (cmake/ANUNetModuleInfo.cmake
+# reads the same lists). The lists name exactly the ITK modules whose headers the code includes:
+#   DEPENDS          the public headers (include/itk*.h/.hxx)
+#   PRIVATE_DEPENDS  the library's sources (src/itk*.cxx)
+#   TEST_DEPENDS     the tests and examples, plus the ImageIO modules whose factories read and write the test
+#                    images (NIfTI, NRRD, PNG, MetaImage; DICOM through GDCM). The tool and the Python module read
+#                    and write the same formats.
 get_filename_component(MY_CURRENT_DIR "${CMAKE_CURRENT_LIST_FILE}" PATH)
 file(READ "${MY_CURRENT_DIR}/README.md" DOCUMENTATION)
 
 itk_module(ANUNet
   DEPENDS
     ITKCommon
-    ITKIOImageBase
-    ITKImageGrid
-    ITKImageFunction
-    ITKImageIntensity
     ITKDistanceMap
   PRIVATE_DEPENDS
+    ITKIOImageBase
     ITKIOGDCM
-    ITKIONIFTI
-    ITKIOPNG
+    ITKZLIB
+    ITKKWSys
   TEST_DEPENDS
-    ITKTestKernel
+    ITKGoogleTest
+    ITKImageFilterBase
+    ITKImageGrid
+    ITKImageIntensity
+    ITKThresholding
+    ITKIOImageBase
     ITKIOGDCM
     ITKIONIFTI
     ITKIONRRD

@@ -15,6 +15,7 @@ set(ExternalData_BINARY_ROOT "${PROJECT_BINARY_DIR}/ExternalData")
 # users obtain the images from the challenges (README.md, "Data") and point ExternalData_OBJECT_STORES
 # at a store made with scripts/make-object-store.sh.
 set(ExternalData_URL_TEMPLATES "" CACHE STRING "ExternalData URL templates")
+set(ITK_FORBID_DOWNLOADS ON CACHE BOOL "ITK's public data stores hold none of these images")
 
 # Some stores (the shared one here among them) hold, instead of each object or a symlink to it, a small text
 # file with the object's relative path. ExternalData would link that text file, so resolve such pointers into
@@ -68,18 +69,28 @@ endif()
 # Where the build tree's links to the images are, for the tool's demo and the tests.
 set(ANUNET_DATA_ROOT "${ExternalData_BINARY_ROOT}/data")
 
-# One target links every image the tests, the examples and `anunet demo` use into ANUNET_DATA_ROOT.
-if(ANUNET_HAVE_DATA)
-  ExternalData_Expand_Arguments(ANUNetData _anunet_data_files
-    "DATA{data/chaos-mr-t2/,REGEX:case[0-9]+_(t2|labels)\\.nii\\.gz}"
-    "DATA{data/ircad-1.01-ct/ircad1.01_ct.nii.gz}"
-    "DATA{data/ircad-1.01-ct/ircad1.01_liver.nii.gz}"
-    "DATA{data/ircad-1.01-ct/dicom/PATIENT_DICOM/,REGEX:image_[0-9]+}"
-    "DATA{data/ircad-1.01-ct/dicom/MASKS_DICOM_liver/,REGEX:image_[0-9]+}"
-    "DATA{data/dcmqi-ct/ct-3slice/,REGEX:.*\\.dcm}"
-    "DATA{data/dcmqi-ct/liver_seg.nrrd}"
-    "DATA{data/chaos-ct-dicom/ct_set3/DICOM_anon/,REGEX:.*\\.dcm}"
-    "DATA{data/chaos-ct-dicom/ct_set3/Ground/,REGEX:.*\\.png}")
-  ExternalData_Add_Target(ANUNetData)
-  set_target_properties(ANUNetData PROPERTIES EXCLUDE_FROM_ALL OFF)
-endif()
+# Links every image the tests, the examples and `anunet demo` use into ANUNET_DATA_ROOT, in ITK's data group
+# ITKData (the group of itk_add_test's DATA{} arguments), whose target ITKModuleExternal or
+# anunet_finish_data() adds once every test has named its data.
+function(anunet_link_data)
+  if(NOT ANUNET_HAVE_DATA)
+    return()
+  endif()
+  ExternalData_Expand_Arguments(ITKData _anunet_data_files
+    "DATA{${PROJECT_SOURCE_DIR}/data/chaos-mr-t2/,REGEX:case[0-9]+_(t2|labels)\\.nii\\.gz}"
+    "DATA{${PROJECT_SOURCE_DIR}/data/ircad-1.01-ct/ircad1.01_ct.nii.gz}"
+    "DATA{${PROJECT_SOURCE_DIR}/data/ircad-1.01-ct/ircad1.01_liver.nii.gz}"
+    "DATA{${PROJECT_SOURCE_DIR}/data/ircad-1.01-ct/dicom/PATIENT_DICOM/,REGEX:image_[0-9]+}"
+    "DATA{${PROJECT_SOURCE_DIR}/data/ircad-1.01-ct/dicom/MASKS_DICOM_liver/,REGEX:image_[0-9]+}"
+    "DATA{${PROJECT_SOURCE_DIR}/data/dcmqi-ct/ct-3slice/,REGEX:.*\\.dcm}"
+    "DATA{${PROJECT_SOURCE_DIR}/data/dcmqi-ct/liver_seg.nrrd}"
+    "DATA{${PROJECT_SOURCE_DIR}/data/chaos-ct-dicom/ct_set3/DICOM_anon/,REGEX:.*\\.dcm}"
+    "DATA{${PROJECT_SOURCE_DIR}/data/chaos-ct-dicom/ct_set3/Ground/,REGEX:.*\\.png}")
+endfunction()
+
+# The data target of the plain-CMake branch (ITKModuleExternal adds the same one in the other).
+function(anunet_finish_data)
+  if(ANUNET_HAVE_DATA AND NOT TARGET ITKData)
+    ExternalData_Add_Target(ITKData)
+  endif()
+endfunction()

@@ -27,7 +27,7 @@ class PythonFrontEndTest(unittest.TestCase):
     def setUpClass(cls):
         cls.scratch = tempfile.TemporaryDirectory(dir=os.environ.get("ANUNET_TEST_TEMP"))
         cls.out = pathlib.Path(cls.scratch.name)
-        cls.model, cls.history = anunet.train(str(HERE / "tiny.yaml"), str(cls.out / "run"),
+        cls.model, cls.history = anunet.train(str(HERE.parent / "Input" / "tiny-train.yaml"), str(cls.out / "run"),
                                               data_root=str(DATA.parent))
         cls.image = anunet.read_image(str(DATA / "case33_t2.nii.gz"))
         cls.truth = anunet.read_image(str(DATA / "case33_labels.nii.gz"))
