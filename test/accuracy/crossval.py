@@ -497,7 +497,8 @@ def write_report(args) -> None:
         f"Paired comparison: ANU-Net minus each baseline over the volumes both have; bootstrap 95 % "
         f"interval of the mean difference ({BOOTSTRAP_RESAMPLES:,} resamples of the volumes, NumPy, fixed "
         f"seed), and the two-sided Wilcoxon signed-rank p-value (SciPy). \"Better\" or \"worse\" only when "
-        f"the interval excludes 0; with fewer than 6 volumes no Wilcoxon p-value can fall below 0.05.",
+        f"the interval excludes 0 and p < 0.05; with fewer than 6 volumes no Wilcoxon p-value can fall below "
+        f"0.05, so early rows can only say \"not better\" or \"not shown better\".",
         "",
     ]
     verdicts = []
@@ -532,23 +533,31 @@ def write_report(args) -> None:
             if not common:
                 continue
             row = f"| {ARCHITECTURE_NAMES[b]} | {len(common)} |"
-            dice_interval = None
+            dice_test = None
             for m in METRICS:
                 d = [anu[c][m] - data[b][c][m] for c in common]
                 low, high = bootstrap_interval(d)
                 p = wilcoxon_p(d)
                 row += f" {np.mean(d):+.3f} [{low:+.3f}, {high:+.3f}] | " + ("–" if p is None else f"{p:.3g}") + " |"
                 if m == "dice":
-                    dice_interval = (low, high)
-            low, high = dice_interval
-            verdict = ("better" if low > 0 else "worse" if high < 0 else "not better (no clear difference)")
+                    dice_test = (float(np.mean(d)), low, high, p)
+            mean, low, high, p = dice_test
+            significant = p is not None and p < 0.05
+            if low > 0 and significant:
+                verdict = "better"
+            elif high < 0 and significant:
+                verdict = "worse"
+            elif mean < 0:
+                verdict = "not better (lower on average; not significant)"
+            else:
+                verdict = "not shown better (higher on average; not significant)"
             preliminary = "" if len(common) == total else f", preliminary: {len(common)} of {total} volumes"
             row += f" **ANU-Net {verdict}**{preliminary} |"
             rows.append(row)
-            if low <= 0:
-                verdicts.append(f"{TASK_NAMES[task].split(' (')[0]}: ANU-Net is {verdict.split(' (')[0]} than "
-                                f"{ARCHITECTURE_NAMES[b]} on Dice (mean difference {np.mean([anu[c]['dice'] - data[b][c]['dice'] for c in common]):+.3f}, "
-                                f"95 % interval [{low:+.3f}, {high:+.3f}], n = {len(common)})")
+            if verdict != "better":
+                verdicts.append(f"{TASK_NAMES[task].split(' (')[0]} vs {ARCHITECTURE_NAMES[b]}: ANU-Net "
+                                f"{verdict}; Dice difference {mean:+.3f}, 95 % interval [{low:+.3f}, {high:+.3f}], "
+                                f"Wilcoxon p {'–' if p is None else f'{p:.3g}'}, n = {len(common)}")
         if rows:
             lines += ["ANU-Net minus baseline, mean difference [bootstrap 95 % interval] | Wilcoxon p:", "",
                       "| baseline | n | ΔDice | p | ΔIoU | p | Δprecision | p | Δrecall | p | on Dice |",
@@ -577,7 +586,7 @@ def write_report(args) -> None:
         "### Where and how it ran",
         "",
         f"- CPU: {', '.join(cpus) if cpus else '–'}; 1 LibTorch thread, `nice -n 19`, "
-        f"{sorted({r['cores'] for r in found.values()}) or '–'} cores; the machine was shared with builds "
+        f"{', '.join(str(c) for c in sorted({r['cores'] for r in found.values()})) or '–'} cores; the machine was shared with builds "
         f"(1-minute load average at the start of the runs: "
         + (f"{min(loads):.2f}–{max(loads):.2f}" if loads else "–") + "), so wall times are upper bounds; "
         "`cpu_seconds` in each result is the CPU time the run itself used.",
