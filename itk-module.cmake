@@ -5,8 +5,9 @@
 #   TEST_DEPENDS     the tests and examples, plus the ImageIO modules whose factories read and write the test
 #                    images (NIfTI, NRRD, PNG, MetaImage; DICOM through GDCM). The tool and the Python module read
 #                    and write the same formats.
-get_filename_component(MY_CURRENT_DIR "${CMAKE_CURRENT_LIST_FILE}" PATH)
-file(READ "${MY_CURRENT_DIR}/README.md" DOCUMENTATION)
+# (The README is not the DESCRIPTION, as in ITK's template: its semicolons would split the argument list.)
+set(DOCUMENTATION "ANU-Net, the attention-based nested U-Net of Li et al. (2020), and the five networks it was \
+compared with, in LibTorch, as ITK filters for segmentation, training and segmentation metrics.")
 
 itk_module(ANUNet
   DEPENDS

@@ -18,6 +18,8 @@
 #ifndef itkANUNetPreprocessor_hxx
 #define itkANUNetPreprocessor_hxx
 
+#include "itkANUNetPreprocessor.h"
+
 #include "itkImageRegionConstIterator.h"
 #include "itkImageRegionConstIteratorWithIndex.h"
 #include "itkImageRegionIteratorWithIndex.h"

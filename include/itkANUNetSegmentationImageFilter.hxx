@@ -18,6 +18,8 @@
 #ifndef itkANUNetSegmentationImageFilter_hxx
 #define itkANUNetSegmentationImageFilter_hxx
 
+#include "itkANUNetSegmentationImageFilter.h"
+
 #include <algorithm>
 #include <exception>
 #include <type_traits>

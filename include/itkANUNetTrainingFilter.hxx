@@ -18,6 +18,8 @@
 #ifndef itkANUNetTrainingFilter_hxx
 #define itkANUNetTrainingFilter_hxx
 
+#include "itkANUNetTrainingFilter.h"
+
 #include "itkANUNetPreprocessor.h"
 
 namespace itk

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 # Installs the Debian 12 packages ITKANUNet needs (idempotent, non-interactive), then configures and
 # builds the project in ./build. Usage: scripts/setup.sh [build-dir]
 set -euo pipefail
@@ -48,6 +50,8 @@ fi
 
 # ccache makes rebuilds of the LibTorch translation units (~24 s each) nearly free.
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths relative to the repository, so that other build trees (scripts/check-itk-module.sh) share the entries.
+export CCACHE_BASEDIR=$here
 cmake -S "$here" -B "$build" -G Ninja \
   -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 # The test command of the README and of CI: builds (if needed) and runs the regression suite.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
