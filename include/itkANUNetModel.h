@@ -77,6 +77,16 @@ public:
   /** The file the model was loaded from; empty when it came from SetModel(). */
   itkGetStringMacro(FileName);
 
+  /** What the held model is, for ITK Python (SWIG does not wrap anunet::Model); each throws without a model. */
+  std::string
+  GetArchitecture() const;
+  /** The deepest pruning level (4 for ANU-Net and UNet++, 0 for networks without levels). */
+  int
+  GetMaximumLevel() const;
+  /** Parameters of the network pruned to level (0: the whole network). */
+  int64_t
+  GetNumberOfParameters(int level = 0) const;
+
   /** Drops the model. */
   void
   Initialize() override;

@@ -29,6 +29,21 @@
 namespace itk
 {
 
+/** Set<Name>/Get<Name> of one field of the filter's anunet::TrainingOptions. */
+#define itkANUNetTrainingOptionMacro(name, type, field)                                                                \
+  void Set##name(const type & value)                                                                                   \
+  {                                                                                                                    \
+    if (!(m_Options.field == value))                                                                                   \
+    {                                                                                                                  \
+      m_Options.field = value;                                                                                         \
+      this->Modified();                                                                                                \
+    }                                                                                                                  \
+  }                                                                                                                    \
+  type Get##name() const                                                                                               \
+  {                                                                                                                    \
+    return m_Options.field;                                                                                            \
+  }
+
 /** \class ANUNetTrainingFilter
  * \brief Trains an ANU-Net (or a baseline) on image/label pairs and produces the trained model.
  *
@@ -85,6 +100,82 @@ public:
     return m_Options;
   }
 
+  /** The options one by one, ITK style, for ITK Python (SWIG wraps no option struct). Names as in
+   * anunet::TrainingOptions; Architecture takes "anunet", "unetpp", "unet", "r2unet", "attunet" or "r2attunet". */
+  void
+  SetArchitecture(const std::string & name)
+  {
+    try
+    {
+      m_Options.network.architecture = anunet::architectureFromString(name);
+    }
+    catch (const std::exception & e)
+    {
+      itkExceptionMacro("SetArchitecture: " << e.what());
+    }
+    this->Modified();
+  }
+  std::string
+  GetArchitecture() const
+  {
+    return anunet::toString(m_Options.network.architecture);
+  }
+  /** Filters of the first level; each deeper level doubles them (the paper's network: 32). */
+  void
+  SetNumberOfBaseFilters(unsigned int filters)
+  {
+    for (size_t level = 0; level < m_Options.network.filters.size(); ++level)
+    {
+      m_Options.network.filters[level] = static_cast<int>(filters << level);
+    }
+    this->Modified();
+  }
+  unsigned int
+  GetNumberOfBaseFilters() const
+  {
+    return m_Options.network.filters.empty() ? 0U : static_cast<unsigned int>(m_Options.network.filters.front());
+  }
+  /** The in-plane size that slices are resampled to for the network. */
+  void
+  SetNetworkSize(unsigned int width, unsigned int height)
+  {
+    m_Options.preprocessing.width = static_cast<int>(width);
+    m_Options.preprocessing.height = static_cast<int>(height);
+    this->Modified();
+  }
+  itkANUNetTrainingOptionMacro(Loss, std::string, loss);
+  itkANUNetTrainingOptionMacro(Optimizer, std::string, optimizer);
+  itkANUNetTrainingOptionMacro(Schedule, std::string, schedule);
+  itkANUNetTrainingOptionMacro(Precision, std::string, precision);
+  itkANUNetTrainingOptionMacro(LearningRate, double, learningRate);
+  itkANUNetTrainingOptionMacro(NumberOfEpochs, int, epochs);
+  itkANUNetTrainingOptionMacro(IterationsPerEpoch, int64_t, iterationsPerEpoch);
+  itkANUNetTrainingOptionMacro(BatchSize, int, batchSize);
+  itkANUNetTrainingOptionMacro(ForegroundFraction, double, foregroundFraction);
+  itkANUNetTrainingOptionMacro(Seed, uint64_t, seed);
+  itkANUNetTrainingOptionMacro(NumberOfThreads, int, threads);
+  itkANUNetTrainingOptionMacro(OutputDirectory, std::string, outputDirectory);
+  itkANUNetTrainingOptionMacro(ResumeFrom, std::string, resumeFrom);
+  itkANUNetTrainingOptionMacro(DeepSupervision, bool, network.deepSupervision);
+  itkANUNetTrainingOptionMacro(Augmentation, bool, augmentation.enabled);
+
+  /** The history of the last Update() one number at a time (an IterationEvent follows each epoch). */
+  unsigned int
+  GetNumberOfTrainedEpochs() const
+  {
+    return static_cast<unsigned int>(m_History.size());
+  }
+  double
+  GetEpochLoss(unsigned int epoch) const
+  {
+    return this->GetEpochRecord(epoch).loss;
+  }
+  double
+  GetEpochValidationDice(unsigned int epoch) const
+  {
+    return this->GetEpochRecord(epoch).validationDice;
+  }
+
   /** Finer-grained reports than ITK's progress events, for front ends that print loss and ETA. */
   void
   SetProgressCallback(anunet::Trainer::ProgressCallback callback)
@@ -124,6 +215,9 @@ protected:
   PrintSelf(std::ostream & os, Indent indent) const override;
 
 private:
+  const anunet::EpochRecord &
+  GetEpochRecord(unsigned int epoch) const;
+
   anunet::TrainingOptions           m_Options;
   std::vector<std::string>          m_CaseNames;
   std::vector<bool>                 m_IsValidation;

@@ -100,10 +100,15 @@ ANUNetTrainingFilter<TImage, TLabelImage>::GenerateData()
       m_ProgressCallback(p);
     }
   });
-  if (m_EpochCallback)
-  {
-    trainer.setEpochCallback(m_EpochCallback);
-  }
+  trainer.setEpochCallback([this](const anunet::EpochRecord & record) {
+    m_History.push_back(record);
+    this->InvokeEvent(IterationEvent());
+    if (m_EpochCallback)
+    {
+      m_EpochCallback(record);
+    }
+  });
+  m_History.clear();
   anunet::Model model = trainer.train(training, validation);
   m_History = trainer.history();
   if (this->GetAbortGenerateData())
@@ -113,6 +118,18 @@ ANUNetTrainingFilter<TImage, TLabelImage>::GenerateData()
     throw e;
   }
   this->GetOutput()->SetModel(model);
+}
+
+template <typename TImage, typename TLabelImage>
+const anunet::EpochRecord &
+ANUNetTrainingFilter<TImage, TLabelImage>::GetEpochRecord(unsigned int epoch) const
+{
+  if (epoch >= m_History.size())
+  {
+    itkExceptionMacro("Epoch index " << epoch << " out of range: the last Update() trained " << m_History.size()
+                                     << " epochs");
+  }
+  return m_History[epoch];
 }
 
 template <typename TImage, typename TLabelImage>

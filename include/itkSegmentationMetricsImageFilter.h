@@ -71,6 +71,13 @@ operator<<(std::ostream & os, const SegmentationMetrics & m)
   return os;
 }
 
+/** Get<Measure>(label): one field of GetMetrics(label). */
+#define itkSegmentationMetricsGetMacro(measure)                                                                        \
+  double Get##measure(LabelPixelType label) const                                                                      \
+  {                                                                                                                    \
+    return this->GetMetrics(label).measure;                                                                            \
+  }
+
 /** \class SegmentationMetricsImageFilter
  * \brief Dice, IoU, precision, recall, specificity, volume difference and surface distances (Hausdorff, HD95,
  * ASSD) of a label image against a ground truth, per label and, for 3-D images, per slice.
@@ -197,6 +204,26 @@ public:
    * evaluated. */
   const SliceMetricsType &
   GetSliceMetrics(LabelPixelType label) const;
+
+  /** Each measure of one label alone, as LabelOverlapMeasuresImageFilter offers them, for ITK Python (SWIG wraps
+   * neither the label list nor the map behind GetMetrics). */
+  unsigned int
+  GetNumberOfEvaluatedLabels() const
+  {
+    return static_cast<unsigned int>(m_Labels.size());
+  }
+  LabelPixelType
+  GetEvaluatedLabel(unsigned int i) const;
+  itkSegmentationMetricsGetMacro(Dice);
+  itkSegmentationMetricsGetMacro(IoU);
+  itkSegmentationMetricsGetMacro(Precision);
+  itkSegmentationMetricsGetMacro(Recall);
+  itkSegmentationMetricsGetMacro(Specificity);
+  itkSegmentationMetricsGetMacro(VolumeDifference);
+  itkSegmentationMetricsGetMacro(RelativeVolumeDifference);
+  itkSegmentationMetricsGetMacro(HausdorffDistance);
+  itkSegmentationMetricsGetMacro(HausdorffDistance95);
+  itkSegmentationMetricsGetMacro(AverageSymmetricSurfaceDistance);
 
 protected:
   SegmentationMetricsImageFilter();

@@ -60,6 +60,18 @@ SegmentationMetricsImageFilter<TLabelImage>::SetLabel(LabelPixelType label)
 
 template <typename TLabelImage>
 auto
+SegmentationMetricsImageFilter<TLabelImage>::GetEvaluatedLabel(unsigned int i) const -> LabelPixelType
+{
+  if (i >= m_Labels.size())
+  {
+    itkExceptionMacro("label index " << i << " out of range: the last Update() evaluated " << m_Labels.size()
+                                     << " labels");
+  }
+  return m_Labels[i];
+}
+
+template <typename TLabelImage>
+auto
 SegmentationMetricsImageFilter<TLabelImage>::GetMetrics(LabelPixelType label) const -> const MetricsType &
 {
   const auto found = m_Metrics.find(label);

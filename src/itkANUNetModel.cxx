@@ -60,6 +60,24 @@ ANUNetModel::GetModel() const
   return *m_Model;
 }
 
+std::string
+ANUNetModel::GetArchitecture() const
+{
+  return anunet::toString(this->GetModel().options().architecture);
+}
+
+int
+ANUNetModel::GetMaximumLevel() const
+{
+  return this->GetModel().maximumLevel();
+}
+
+int64_t
+ANUNetModel::GetNumberOfParameters(int level) const
+{
+  return this->GetModel().parameterCount(level);
+}
+
 anunet::Model &
 ANUNetModel::GetModel()
 {
