@@ -56,6 +56,8 @@ main(int argc, char * argv[])
 
   using ImageType = itk::Image<float, 3>;
   using LabelImageType = itk::Image<unsigned char, 3>;
+  // An application's choice, made once at start: LibTorch's CPU settings that the library leaves alone.
+  anunet::configureCpuRuntime();
   try
   {
     // 1. The DICOM series (HU after GDCM applies the rescale slope and intercept).

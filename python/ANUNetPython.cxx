@@ -304,6 +304,11 @@ train(const std::string & configPath,
 PYBIND11_MODULE(_anunet, m)
 {
   m.doc() = "ITKANUNet's compiled core; use the anunet package.";
+  // Importing the module opts the interpreter in, as the tool does at start (anunet::configureCpuRuntime).
+  anunet::configureCpuRuntime();
+  m.def("configure_cpu_runtime",
+        &anunet::configureCpuRuntime,
+        "Keep LibTorch's large allocations in the heap and OpenBLAS single-threaded (done at import).");
 
   py::class_<Geometry>(m, "Geometry")
     .def(py::init<>())

@@ -17,12 +17,16 @@
  *=========================================================================*/
 #include "Commands.h"
 
+#include "anunet/Model.h"
+
 #include <exception>
 #include <iostream>
 
 int
 main(int argc, char ** argv)
 {
+  // The tool owns its process: keep LibTorch's tensors in the heap and OpenBLAS off LibTorch's cores.
+  anunet::configureCpuRuntime();
   CLI::App app{ "anunet: ANU-Net (attention-based nested U-Net) segmentation in ITK pipelines" };
   app.require_subcommand(1);
   app.set_version_flag("--version", "anunet 0.1.0");

@@ -148,7 +148,9 @@ private:
 /** Process-wide CPU settings that LibTorch leaves at slow defaults on Debian: large allocations stay in the
  * heap (glibc mallopt; else tensors are first-touched through page faults, 3-10x slower, docs/reference.md
  * §4) and OpenBLAS runs single-threaded (its spinning workers compete with LibTorch's OpenMP threads,
- * 1.8x per training step). Called by Model, the trainer and the catalogue; idempotent. */
+ * 1.8x per training step). Both change the whole process, so the library never calls this itself: an
+ * application opts in once at start (the anunet tool and the Python module do; an ITK host such as 3D Slicer
+ * keeps its own settings unless it calls this). Idempotent and thread-safe. */
 ANUNetCore_EXPORT void
 configureCpuRuntime();
 

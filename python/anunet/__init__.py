@@ -20,9 +20,9 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from . import _anunet
-from ._anunet import Model
+from ._anunet import Model, configure_cpu_runtime
 
-__all__ = ["Image", "Model", "read_image", "segment", "evaluate", "train"]
+__all__ = ["Image", "Model", "read_image", "segment", "evaluate", "train", "configure_cpu_runtime"]
 
 _IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 

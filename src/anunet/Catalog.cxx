@@ -59,7 +59,6 @@ describeArchitectures(int size, const NetworkOptions & base)
     throw std::invalid_argument("describeArchitectures: size must be a positive multiple of " +
                                 std::to_string(SpatialMultiple) + ", got " + std::to_string(size));
   }
-  configureCpuRuntime();
   // The weights do not matter here, but a fixed seed keeps the global generator's state predictable.
   torch::manual_seed(0);
   std::vector<ArchitectureSummary> rows;

@@ -158,7 +158,6 @@ Model::~Model() = default;
 Model
 Model::create(const NetworkOptions & options, uint64_t seed)
 {
-  configureCpuRuntime();
   auto impl = std::make_shared<Impl>();
   impl->options = options;
   impl->training.seed = seed;
@@ -170,7 +169,6 @@ Model::create(const NetworkOptions & options, uint64_t seed)
 Model
 Model::load(const std::string & path)
 {
-  configureCpuRuntime();
   return Model(loadModelFile(path));
 }
 
@@ -325,7 +323,6 @@ Model::run(const float * input, const Shape & shape, int level, float * output) 
   {
     m_Impl->network->checkLevel(level);
   }
-  configureCpuRuntime();
   ThreadCountGuard   threads(m_Impl->threads);
   EvalModeGuard      evalMode(m_Impl->network.get());
   c10::InferenceMode inferenceMode;

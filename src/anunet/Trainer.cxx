@@ -956,7 +956,6 @@ Model
 Trainer::train(const std::vector<SliceVolume> & training, const std::vector<SliceVolume> & validation)
 {
   validateOptions(m_Impl->options);
-  configureCpuRuntime();
   GlobalSettingsGuard settings(m_Impl->options.threads);
   m_Impl->history.clear();
   m_Impl->stoppedEarly = false;

@@ -25,6 +25,7 @@
 
 #include "anunet/Catalog.h"
 #include "anunet/Model.h"
+#include "anunet/Training.h"
 
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -490,6 +491,35 @@ TEST_F(NetworksTest, CpuRuntimeSettingsKeepResults)
   {
     EXPECT_TRUE(torch::allclose(plain[i], tuned[i], 1e-4, 1e-5)) << "tensor " << i;
   }
+}
+
+// The library leaves process-wide settings to the application: creating, running and training a model, and the
+// catalogue, keep OpenBLAS's thread count (and the allocator, which cannot be read back) as they were.
+TEST_F(NetworksTest, LibraryCallsLeaveProcessSettingsAlone)
+{
+  using GetThreads = int (*)();
+  const auto openBlasThreads = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  ASSERT_NE(openBlasThreads, nullptr) << "Debian's LibTorch links OpenBLAS; this test needs it loaded";
+  const int before = openBlasThreads();
+  auto      model = anunet::Model::create(smallOptions(Architecture::ANUNet), 3);
+  model.setNumberOfThreads(2);
+  const std::vector<float> input(2 * 32 * 32, 0.5F);
+  model.run(input, { 2, 1, 32, 32 }, 2);
+  anunet::describeArchitectures(32);
+  anunet::TrainingOptions options;
+  options.network = smallOptions(Architecture::ANUNet);
+  options.preprocessing.width = options.preprocessing.height = 32;
+  options.epochs = 1;
+  options.iterationsPerEpoch = 1;
+  options.batchSize = 1;
+  anunet::SliceVolume volume;
+  volume.name = "flat";
+  volume.slices = 1;
+  volume.height = volume.width = 32;
+  volume.image.assign(32 * 32, 0.0F);
+  volume.labels.assign(32 * 32, 0);
+  anunet::Trainer(options).train({ volume }, {});
+  EXPECT_EQ(openBlasThreads(), before);
 }
 
 // Not part of the suite (timing depends on the machine): run with --gtest_also_run_disabled_tests.
