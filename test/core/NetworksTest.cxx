@@ -152,6 +152,19 @@ TEST_F(NetworksTest, PrunedForwardEqualsTheFullNetworksHead)
   }
 }
 
+/** Backpropagates the sum of every head weighted per pixel at random, so that no parameter's gradient cancels
+ * by symmetry (a plain sum would give BN-normalised branches zero gradient). */
+void
+backpropagateRandomlyWeightedHeads(anunet::SegmentationNetworkImpl & network)
+{
+  auto loss = torch::zeros({});
+  for (const auto & head : network.forwardHeads(torch::randn({ 2, 1, 32, 32 })))
+  {
+    loss = loss + (head * torch::randn_like(head)).sum();
+  }
+  loss.backward();
+}
+
 TEST_F(NetworksTest, GradientsReachEveryParameter)
 {
   for (const auto architecture : anunet::allArchitectures())
@@ -163,14 +176,7 @@ TEST_F(NetworksTest, GradientsReachEveryParameter)
     // bias has a gradient that is exactly zero in exact arithmetic (the batch mean removes it), and only
     // rounding, which differs between CPUs, makes it non-zero; that case is checked separately below.
     network->eval();
-    auto heads = network->forwardHeads(torch::randn({ 2, 1, 32, 32 }));
-    auto loss = torch::zeros({});
-    for (const auto & head : heads)
-    {
-      // A per-pixel weight, so that no parameter's gradient cancels by symmetry.
-      loss = loss + (head * torch::randn_like(head)).sum();
-    }
-    loss.backward();
+    backpropagateRandomlyWeightedHeads(*network);
     for (const auto & item : network->named_parameters())
     {
       ASSERT_TRUE(item.value().grad().defined()) << item.key();
@@ -186,13 +192,7 @@ TEST_F(NetworksTest, TrainingModeGradientsAreFiniteAndDefined)
     SCOPED_TRACE(anunet::toString(architecture));
     auto network = anunet::makeNetwork(smallOptions(architecture));
     network->train();
-    auto heads = network->forwardHeads(torch::randn({ 2, 1, 32, 32 }));
-    auto loss = torch::zeros({});
-    for (const auto & head : heads)
-    {
-      loss = loss + (head * torch::randn_like(head)).sum();
-    }
-    loss.backward();
+    backpropagateRandomlyWeightedHeads(*network);
     double largest = 0.0;
     for (const auto & item : network->named_parameters())
     {
