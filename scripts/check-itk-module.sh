@@ -43,7 +43,10 @@ if [ ! -f "$itk_cmake/ITKModuleExternal.cmake" ] || [ ! -f "$cache/InsightToolki
     exit 1
   }
   echo "check-itk-module: unpacking ${itk_files[*]} of InsightToolkit-$upstream into $cache"
-  tar -xJf "$cache/insighttoolkit5_$upstream.orig.tar.xz" -C "$cache" "${itk_files[@]/#/InsightToolkit-$upstream/}"
+  tar -xJf "$cache/insighttoolkit5_$upstream.orig.tar.xz" -C "$cache" --no-same-owner \
+    "${itk_files[@]/#/InsightToolkit-$upstream/}"
+  # Only those files are needed; the 283 MB archive is not.
+  rm -f "$cache"/insighttoolkit5_*
 fi
 
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}

@@ -561,7 +561,8 @@ TEST(SegmentationMetrics, MatchesNumPyReferenceOnChaosLabels)
   const std::string truthPath = Case01Labels();
   if (truthPath.empty())
   {
-    GTEST_SKIP() << "no readable chaos-mr-t2/case01_labels.nii.gz under " << ANUNET_DATA_ROOT << " or ../shared/data";
+    // A skipped test would pass in a broken environment without checking anything: fail instead.
+    FAIL() << "no readable chaos-mr-t2/case01_labels.nii.gz under " << ANUNET_DATA_ROOT << " or ../shared/data";
   }
   const auto        truth = ReadVolume(truthPath);
   const auto        prediction = PerturbLabels(truth);
