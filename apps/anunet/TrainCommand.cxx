@@ -100,8 +100,16 @@ runTrain(const TrainArguments & args)
   finalizeTrainingConfig(config, args.out);
   const TrainingRun run = runTraining(config);
   const auto &      summary = run.model->GetModel().training();
-  std::cout << "best validation Dice " << formatNumber(summary.bestValidationDice, 4) << " at epoch "
-            << summary.bestEpoch << "; checkpoint " << (std::filesystem::path(args.out) / "best.pt").string() << '\n';
+  const std::string best = (std::filesystem::path(args.out) / "best.pt").string();
+  if (summary.bestValidationDice < 0.0)
+  {
+    std::cout << "trained " << summary.bestEpoch << " epochs without validation cases; checkpoint " << best << '\n';
+  }
+  else
+  {
+    std::cout << "best validation Dice " << formatNumber(summary.bestValidationDice, 4) << " at epoch "
+              << summary.bestEpoch << "; checkpoint " << best << '\n';
+  }
 }
 
 } // namespace

@@ -80,9 +80,12 @@ runTraining(const TrainingConfig & config)
                p.secondsRemaining);
   });
   trainer->SetEpochCallback([&bar](const EpochRecord & r) {
-    bar.message("epoch " + std::to_string(r.epoch) + ": loss " + formatNumber(r.loss, 4) + ", validation Dice " +
-                formatNumber(r.validationDice, 4) + (r.best ? " (best)" : "") + ", " + formatNumber(r.seconds, 1) +
-                " s");
+    // Without validation cases there is no Dice (the record holds -1) and every epoch counts as the best.
+    const std::string validation =
+      r.validationDice < 0.0 ? std::string()
+                             : ", validation Dice " + formatNumber(r.validationDice, 4) + (r.best ? " (best)" : "");
+    bar.message("epoch " + std::to_string(r.epoch) + ": loss " + formatNumber(r.loss, 4) + validation + ", " +
+                formatNumber(r.seconds, 1) + " s");
   });
   trainer->Update();
   bar.finish();
