@@ -3,7 +3,6 @@
 #   ANUNet_DEPENDS, ANUNet_PRIVATE_DEPENDS, ANUNet_TEST_DEPENDS  as declared there;
 #   ANUNet_ALL_ITK_MODULES                                       their union, what find_package(ITK) must load;
 #   ANUNet_IO_MODULES                                            the ImageIO modules of TEST_DEPENDS.
-# The front ends (tool, Python, examples) read and write images in the formats of TEST_DEPENDS' ImageIO modules.
 function(anunet_read_module_info file)
   # itk_module() is ITK's macro inside an ITK tree; here a reader of its arguments stands in for it.
   set(_doing "")
@@ -11,7 +10,7 @@ function(anunet_read_module_info file)
   set(_private "")
   set(_test "")
   file(READ "${file}" _text)
-  # Only the itk_module( ... ) call is needed; the README it reads for DOCUMENTATION is not.
+  # Only the itk_module( ... ) call is needed, not the DOCUMENTATION string set before it.
   string(REGEX MATCH "itk_module\\(ANUNet[^)]*\\)" _call "${_text}")
   if(NOT _call)
     message(FATAL_ERROR "${file}: no itk_module(ANUNet ...) call")
