@@ -44,6 +44,8 @@ void
 addEvaluateCommand(CLI::App & app);
 void
 addDemoCommand(CLI::App & app);
+void
+addBenchCommand(CLI::App & app);
 
 } // namespace anunet::cli
 
