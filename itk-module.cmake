@@ -12,7 +12,9 @@ compared with, in LibTorch, as ITK filters for segmentation, training and segmen
 itk_module(ANUNet
   DEPENDS
     ITKCommon
+    ITKConnectedComponents
     ITKDistanceMap
+    ITKThresholding
   PRIVATE_DEPENDS
     ITKIOImageBase
     ITKIOGDCM
@@ -23,7 +25,6 @@ itk_module(ANUNet
     ITKImageFilterBase
     ITKImageGrid
     ITKImageIntensity
-    ITKThresholding
     ITKIOImageBase
     ITKIOGDCM
     ITKIONIFTI

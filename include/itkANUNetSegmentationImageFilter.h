@@ -44,8 +44,11 @@ namespace itk
  * foreground; 0 is the background, 1 - p for a sigmoid network).
  *
  * Level selects the pruned network of a nested architecture: 1..4 computes only the nodes X(i,j) with
- * i + j <= Level and reads the head on X(0,Level); 0 (default) runs the full network. A level is an error for
- * networks without pruning levels.
+ * i + j <= Level and reads the head on X(0,Level); 0 runs the full network. The default, RecordedLevel, takes
+ * the level recorded in the model by `anunet prune` (the full network when none is). A level 1..4 is an error
+ * for networks without pruning levels.
+ *
+ * TestTimeMirroring averages the probabilities of each slice and of its in-plane mirror images.
  *
  * Geometry and streaming: the output has the input's size, spacing, origin and direction. A requested output
  * region is widened to whole slices (whole in-plane extent), and the input region requested is the same
@@ -95,7 +98,10 @@ public:
   itkSetStringMacro(ModelFileName);
   itkGetStringMacro(ModelFileName);
 
-  /** Pruning level: 0 = full network; 1..4 for nested networks. */
+  /** Level meaning "the level the model records" (anunet::Model::levelChoice()). */
+  static constexpr int RecordedLevel = -1;
+
+  /** Pruning level: RecordedLevel (default), 0 = full network, 1..4 for nested networks. */
   itkSetMacro(Level, int);
   itkGetConstMacro(Level, int);
 
@@ -119,6 +125,12 @@ public:
   /** "cpu" (default) or "cuda[:k]". */
   itkSetStringMacro(Device);
   itkGetStringMacro(Device);
+
+  /** Test-time mirroring: average the probabilities of each slice and its three in-plane flips (four times
+   * the network's work; default off). */
+  itkSetMacro(TestTimeMirroring, bool);
+  itkGetConstMacro(TestTimeMirroring, bool);
+  itkBooleanMacro(TestTimeMirroring);
 
   /** Slices per network run (default 4). */
   itkSetClampMacro(BatchSize, unsigned int, 1, NumericTraits<unsigned int>::max());
@@ -159,13 +171,14 @@ private:
   CheckModel(const anunet::Model & model) const;
 
   std::string          m_ModelFileName;
-  int                  m_Level = 0;
+  int                  m_Level = RecordedLevel;
   double               m_Threshold = 0.5;
   bool                 m_OutputProbabilities = false;
   int                  m_ProbabilityClass = 1;
   int                  m_NumberOfThreads = 0;
   std::string          m_Device = "cpu";
   unsigned int         m_BatchSize = 4;
+  bool                 m_TestTimeMirroring = false;
   ANUNetModel::Pointer m_LoadedModel;
   std::string          m_LoadedFileName;
 };

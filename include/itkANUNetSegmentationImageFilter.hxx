@@ -154,7 +154,7 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::CheckModel(const anune
     itkExceptionMacro("The model (" << architecture << ") takes " << options.inputChannels
                                     << " input channels, but the input image has 1 component per pixel");
   }
-  if (m_Level < 0 || m_Level > model.maximumLevel())
+  if (m_Level != RecordedLevel && (m_Level < 0 || m_Level > model.maximumLevel()))
   {
     if (model.maximumLevel() == 0)
     {
@@ -215,6 +215,7 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
   }
   preprocessor->Initialize();
 
+  const int level = m_Level == RecordedLevel ? model.levelChoice().level : m_Level;
   const int previousThreads = model.numberOfThreads();
   try
   {
@@ -265,8 +266,9 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
                   1,
                   static_cast<int64_t>(model.preprocessing().height),
                   static_cast<int64_t>(model.preprocessing().width) },
-                m_Level,
-                networkOutput.data());
+                level,
+                networkOutput.data(),
+                m_TestTimeMirroring ? anunet::Model::Mirroring::InPlane : anunet::Model::Mirroring::Off);
     }
     catch (const std::exception & e)
     {
@@ -339,6 +341,7 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::PrintSelf(std::ostream
   os << indent << "NumberOfThreads: " << m_NumberOfThreads << '\n';
   os << indent << "Device: " << m_Device << '\n';
   os << indent << "BatchSize: " << m_BatchSize << '\n';
+  os << indent << "TestTimeMirroring: " << (m_TestTimeMirroring ? "On" : "Off") << '\n';
 }
 
 } // namespace itk

@@ -22,12 +22,12 @@
 // ITK's (x, y, z) order and the direction is a row-major 3 x 3 matrix.
 #include "MetricsJson.h"
 #include "OutputFiles.h"
+#include "Segmentation.h"
 #include "TrainingConfig.h"
 #include "TrainingRun.h"
 
 #include "itkANUNetImageReader.h"
 #include "itkANUNetModel.h"
-#include "itkANUNetSegmentationImageFilter.h"
 #include "itkSegmentationMetricsImageFilter.h"
 
 #include <pybind11/numpy.h>
@@ -205,30 +205,22 @@ py::array
 segment(const PyModel &                                                       model,
         const py::array_t<float, py::array::c_style | py::array::forcecast> & array,
         const Geometry &                                                      g,
-        int                                                                   level,
-        int                                                                   threads,
-        unsigned int                                                          batch,
-        bool                                                                  probability)
+        const anunet::cli::SegmentationSettings &                             settings)
 {
   auto image = toItk<float>(array, g);
-  auto run = [&](auto filter) {
-    filter->SetInput(image);
-    filter->SetModelInput(model.model);
-    filter->SetLevel(level);
-    filter->SetNumberOfThreads(threads);
-    filter->SetBatchSize(batch);
-    filter->SetOutputProbabilities(probability);
+  auto run = [&](auto output) {
+    using OutputImageType = typename decltype(output)::ObjectType;
     {
       py::gil_scoped_release release;
-      filter->Update();
+      output = anunet::cli::runSegmentation<OutputImageType>(image.GetPointer(), model.model.GetPointer(), settings);
     }
-    return toNumPy(filter->GetOutput(), array.ndim() == 2);
+    return toNumPy(output.GetPointer(), array.ndim() == 2);
   };
-  if (probability)
+  if (settings.probability)
   {
-    return run(itk::ANUNetSegmentationImageFilter<VolumeType, VolumeType>::New());
+    return run(VolumeType::Pointer());
   }
-  return run(itk::ANUNetSegmentationImageFilter<VolumeType, MaskType>::New());
+  return run(MaskType::Pointer());
 }
 
 py::dict
@@ -355,15 +347,35 @@ PYBIND11_MODULE(_anunet, m)
   m.def("read_image", &readImage, py::arg("path"), py::arg("series_uid") = "");
   m.def("write_labels", &writeImage<unsigned char>, py::arg("array"), py::arg("geometry"), py::arg("path"));
   m.def("write_float", &writeImage<float>, py::arg("array"), py::arg("geometry"), py::arg("path"));
-  m.def("segment",
-        &segment,
-        py::arg("model"),
-        py::arg("array"),
-        py::arg("geometry"),
-        py::arg("level"),
-        py::arg("threads"),
-        py::arg("batch"),
-        py::arg("probability"));
+  m.def(
+    "segment",
+    [](const PyModel &                                                       model,
+       const py::array_t<float, py::array::c_style | py::array::forcecast> & array,
+       const Geometry &                                                      g,
+       int                                                                   level,
+       int                                                                   threads,
+       unsigned int                                                          batch,
+       bool                                                                  probability,
+       bool                                                                  mirror,
+       bool                                                                  largestComponent) {
+      anunet::cli::SegmentationSettings settings;
+      settings.level = level;
+      settings.threads = threads;
+      settings.batch = batch;
+      settings.probability = probability;
+      settings.mirror = mirror;
+      settings.largestComponents = largestComponent;
+      return segment(model, array, g, settings);
+    },
+    py::arg("model"),
+    py::arg("array"),
+    py::arg("geometry"),
+    py::arg("level"),
+    py::arg("threads"),
+    py::arg("batch"),
+    py::arg("probability"),
+    py::arg("mirror"),
+    py::arg("largest_component"));
   m.def("evaluate",
         &evaluate,
         py::arg("prediction"),

@@ -45,6 +45,8 @@ addEvaluateCommand(CLI::App & app);
 void
 addDemoCommand(CLI::App & app);
 void
+addPruneCommand(CLI::App & app);
+void
 addBenchCommand(CLI::App & app);
 
 } // namespace anunet::cli

@@ -16,6 +16,7 @@
  *
  *=========================================================================*/
 #include "Commands.h"
+#include "LevelEvaluation.h"
 #include "MetricsJson.h"
 #include "OutputFiles.h"
 #include "Progress.h"
@@ -23,9 +24,8 @@
 
 #include "itkANUNetImageReader.h"
 #include "itkANUNetOverlay.h"
-#include "itkANUNetSegmentationImageFilter.h"
+#include "itkImageRegionConstIteratorWithIndex.h"
 #include "itkImageRegionIterator.h"
-#include "itkSegmentationMetricsImageFilter.h"
 
 #include <nlohmann/json.hpp>
 
@@ -44,7 +44,6 @@ namespace
 
 namespace fs = std::filesystem;
 using VolumeType = itk::ANUNetImageReader::VolumeType;
-using MaskType = itk::Image<unsigned char, 3>;
 
 struct DemoArguments
 {
@@ -52,15 +51,6 @@ struct DemoArguments
   std::string config;
   std::string dataRoot;
   int         threads = 0;
-};
-
-struct LevelResult
-{
-  int                      level = 0;
-  int64_t                  parameters = 0;
-  double                   millisecondsPerSlice = 0.0;
-  itk::SegmentationMetrics metrics;
-  MaskType::Pointer        segmentation;
 };
 
 /** A newcomer's first error is usually a missing data store: say exactly what to do. */
@@ -85,52 +75,6 @@ checkData(const TrainingConfig & config, const std::string & dataRoot)
       }
     }
   }
-}
-
-/** The task's classes on the ground truth's own grid (0 = background). */
-MaskType::Pointer
-mapLabels(const VolumeType * labels, const LabelMapping & mapping)
-{
-  auto mask = MaskType::New();
-  mask->CopyInformation(labels);
-  mask->SetRegions(labels->GetLargestPossibleRegion());
-  mask->Allocate();
-  itk::ImageRegionConstIterator<VolumeType> in(labels, labels->GetLargestPossibleRegion());
-  itk::ImageRegionIterator<MaskType>        out(mask, mask->GetLargestPossibleRegion());
-  for (; !in.IsAtEnd(); ++in, ++out)
-  {
-    out.Set(static_cast<unsigned char>(mapping.classOf(static_cast<int>(std::lround(in.Get())))));
-  }
-  return mask;
-}
-
-LevelResult
-segmentAtLevel(itk::ANUNetModel * model, const VolumeType * image, const MaskType * truth, int level, int threads)
-{
-  auto filter = itk::ANUNetSegmentationImageFilter<VolumeType, MaskType>::New();
-  filter->SetInput(image);
-  filter->SetModelInput(model);
-  filter->SetLevel(level);
-  filter->SetNumberOfThreads(threads);
-  filter->SetBatchSize(8);
-  const auto start = std::chrono::steady_clock::now();
-  filter->Update();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  LevelResult result;
-  result.level = level;
-  result.parameters = model->GetModel().parameterCount(level);
-  result.millisecondsPerSlice = 1000.0 * seconds / image->GetLargestPossibleRegion().GetSize()[2];
-  result.segmentation = filter->GetOutput();
-  result.segmentation->DisconnectPipeline();
-
-  auto metrics = itk::SegmentationMetricsImageFilter<MaskType>::New();
-  metrics->SetPredictionImage(result.segmentation);
-  metrics->SetGroundTruthImage(truth);
-  metrics->SetLabel(1);
-  metrics->Update();
-  result.metrics = metrics->GetMetrics(1);
-  return result;
 }
 
 /** Slices where the ground truth is largest, and at the quartiles of its extent: what a reader checks first. */
@@ -161,22 +105,6 @@ overlaySlices(const MaskType * truth)
   std::sort(slices.begin(), slices.end());
   slices.erase(std::unique(slices.begin(), slices.end()), slices.end());
   return slices;
-}
-
-std::string
-levelTable(const std::vector<LevelResult> & results)
-{
-  std::ostringstream t;
-  t << "| level | parameters | ms / slice | Dice | IoU | precision | recall | HD95 (mm) |\n"
-    << "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
-  for (const auto & r : results)
-  {
-    t << "| L" << r.level << " | " << r.parameters << " | " << formatNumber(r.millisecondsPerSlice, 1) << " | "
-      << formatNumber(r.metrics.Dice, 4) << " | " << formatNumber(r.metrics.IoU, 4) << " | "
-      << formatNumber(r.metrics.Precision, 4) << " | " << formatNumber(r.metrics.Recall, 4) << " | "
-      << formatNumber(r.metrics.HausdorffDistance95, 2) << " |\n";
-  }
-  return t.str();
 }
 
 void

@@ -38,14 +38,40 @@ temporaryNameFor(const std::string & path)
   return (p.parent_path() / temporary).string();
 }
 
+std::string
+writableFolderProblem(const std::string & path)
+{
+  std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  if (folder.empty())
+  {
+    folder = ".";
+  }
+  std::error_code error;
+  if (!std::filesystem::is_directory(folder, error))
+  {
+    return " (the folder " + folder.string() + " does not exist)";
+  }
+  if (access(folder.c_str(), W_OK) != 0)
+  {
+    return " (the folder " + folder.string() + " is not writable)";
+  }
+  return {};
+}
+
 void
 commitFile(const std::string & temporary, const std::string & path)
 {
   std::error_code error;
+  if (!std::filesystem::is_regular_file(temporary, error))
+  {
+    // Some ImageIOs (NIfTI through znzlib) report no error when they cannot create the file.
+    throw std::runtime_error(path + ": the file could not be written" + writableFolderProblem(path));
+  }
   std::filesystem::rename(temporary, path, error);
   if (error)
   {
-    std::filesystem::remove(temporary, error);
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
     throw std::runtime_error(path + ": cannot move the finished file into place: " + error.message());
   }
 }
@@ -53,6 +79,10 @@ commitFile(const std::string & temporary, const std::string & path)
 void
 writeTextFile(const std::string & text, const std::string & path)
 {
+  if (const std::string problem = writableFolderProblem(path); !problem.empty())
+  {
+    throw std::runtime_error(path + ": cannot write" + problem);
+  }
   const std::string temporary = temporaryNameFor(path);
   {
     std::ofstream out(temporary, std::ios::binary);

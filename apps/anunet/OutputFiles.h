@@ -31,6 +31,11 @@ namespace anunet::cli
 std::string
 temporaryNameFor(const std::string & path);
 
+/** Empty when path's folder exists and is writable, else " (the folder ... does not exist)" or "... is not
+ * writable)", to append to an error message. */
+std::string
+writableFolderProblem(const std::string & path);
+
 /** Renames temporary to path (atomic within a file system); removes temporary and throws on failure. */
 void
 commitFile(const std::string & temporary, const std::string & path);
@@ -44,6 +49,10 @@ template <typename TImage>
 void
 writeImageFile(const TImage * image, const std::string & path)
 {
+  if (const std::string problem = writableFolderProblem(path); !problem.empty())
+  {
+    throw std::runtime_error(path + ": cannot write" + problem);
+  }
   const std::string temporary = temporaryNameFor(path);
   try
   {

@@ -18,10 +18,10 @@
 #include "Commands.h"
 #include "OutputFiles.h"
 #include "Progress.h"
+#include "Segmentation.h"
 
 #include "itkANUNetImageReader.h"
 #include "itkANUNetModel.h"
-#include "itkANUNetSegmentationImageFilter.h"
 #include "itkImageRegionConstIterator.h"
 
 #include <algorithm>
@@ -37,16 +37,11 @@ namespace
 
 struct SegmentArguments
 {
-  std::string model;
-  std::string input;
-  std::string output;
-  int         level = 0;
-  bool        probability = false;
-  double      threshold = 0.5;
-  int         threads = 0;
-  int         batch = 4;
-  std::string seriesUid;
-  std::string device = "cpu";
+  std::string          model;
+  std::string          input;
+  std::string          output;
+  std::string          seriesUid;
+  SegmentationSettings settings;
 };
 
 /** Formats whose pixels live in a second file named inside the header: renaming the header alone would break it. */
@@ -95,31 +90,17 @@ segment(const SegmentArguments & args, const itk::ANUNetModel * model, itk::Imag
 {
   using InputImageType = itk::Image<float, VDimension>;
   using OutputImageType = itk::Image<TOutputPixel, VDimension>;
-  auto filter = itk::ANUNetSegmentationImageFilter<InputImageType, OutputImageType>::New();
-  filter->SetInput(image);
-  filter->SetModelInput(model);
-  filter->SetLevel(args.level);
-  filter->SetOutputProbabilities(args.probability);
-  filter->SetThreshold(args.threshold);
-  filter->SetNumberOfThreads(args.threads);
-  filter->SetBatchSize(static_cast<unsigned int>(args.batch));
-  filter->SetDevice(args.device);
-
   ProgressBar bar("segment");
-  filter->AddObserver(itk::ProgressEvent(),
-                      [&bar, &filter](const itk::EventObject &) { bar.update(filter->GetProgress()); });
-  filter->Update();
+  const auto  output =
+    runSegmentation<OutputImageType>(image, model, args.settings, [&bar](float progress) { bar.update(progress); });
   bar.finish();
-  writeImageFile(filter->GetOutput(), args.output);
+  writeImageFile(output.GetPointer(), args.output);
 
   std::cout << "segment: " << args.input << " (" << describe(image) << ") -> " << args.output;
-  if (!args.probability)
+  if (!args.settings.probability)
   {
     size_t foreground = 0;
-    for (itk::ImageRegionConstIterator<OutputImageType> it(filter->GetOutput(),
-                                                           filter->GetOutput()->GetBufferedRegion());
-         !it.IsAtEnd();
-         ++it)
+    for (itk::ImageRegionConstIterator<OutputImageType> it(output, output->GetBufferedRegion()); !it.IsAtEnd(); ++it)
     {
       foreground += it.Get() != 0 ? 1 : 0;
     }
@@ -132,7 +113,7 @@ template <unsigned int VDimension>
 void
 segmentImage(const SegmentArguments & args, const itk::ANUNetModel * model, itk::Image<float, VDimension> * image)
 {
-  if (args.probability)
+  if (args.settings.probability)
   {
     segment<VDimension, float>(args, model, image);
   }
@@ -146,6 +127,10 @@ void
 runSegment(const SegmentArguments & args)
 {
   requireSingleFileFormat(args.output);
+  if (args.settings.largestComponents && args.settings.probability)
+  {
+    throw UsageError("--largest-component applies to labels; it cannot be combined with --probability");
+  }
   const bool directory = itk::ANUNetImageReader::IsDirectory(args.input);
   if (!args.seriesUid.empty() && !directory)
   {
@@ -156,7 +141,7 @@ runSegment(const SegmentArguments & args)
     // The model first: a wrong model file is reported before a large volume is read.
     auto model = itk::ANUNetModel::New();
     model->Load(args.model);
-    if (!args.probability && model->GetModel().outputChannels() > 255)
+    if (!args.settings.probability && model->GetModel().outputChannels() > 255)
     {
       throw UsageError("the model has more classes than an 8-bit label image holds; use --probability");
     }
@@ -191,18 +176,32 @@ addSegmentCommand(CLI::App & app)
   cmd->add_option("--model", args->model, "Checkpoint or TorchScript file")->required();
   cmd->add_option("--input", args->input, "A DICOM directory or any image file ITK reads (2-D or 3-D)")->required();
   cmd->add_option("--output", args->output, "Output image (.nii.gz, .nrrd, .mha, .png for 2-D, ...)")->required();
-  cmd->add_option("--level", args->level, "Pruning level 1..4 of a nested network; 0 = full network")
+  cmd
+    ->add_option("--level",
+                 args->settings.level,
+                 "Pruning level 1..4 of a nested network; 0 = full network (default: the level `anunet prune` "
+                 "recorded in the model, else 0)")
     ->check(CLI::Range(0, 4));
-  cmd->add_flag("--probability", args->probability, "Write the foreground probability (float) instead of labels");
-  cmd->add_option("--threshold", args->threshold, "Foreground probability above which a pixel is labelled (binary)")
+  cmd->add_flag(
+    "--probability", args->settings.probability, "Write the foreground probability (float) instead of labels");
+  cmd
+    ->add_option(
+      "--threshold", args->settings.threshold, "Foreground probability above which a pixel is labelled (binary)")
     ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--threads", args->threads, "LibTorch threads; 0 = all hardware threads")
+  cmd->add_option("--threads", args->settings.threads, "LibTorch threads; 0 = all hardware threads")
     ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--batch", args->batch, "Slices per network run")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", args->settings.batch, "Slices per network run")->check(CLI::PositiveNumber);
+  cmd->add_flag("--mirror",
+                args->settings.mirror,
+                "Test-time mirroring: average the probabilities of each slice and its in-plane flips (4x the work)");
+  cmd->add_flag("--largest-component",
+                args->settings.largestComponents,
+                "Keep only the largest connected component of each class (two for a class of two labels, such as "
+                "the kidneys)");
   cmd->add_option("--series-uid",
                   args->seriesUid,
                   "The series to read from a DICOM directory holding several (identifier or a unique prefix)");
-  cmd->add_option("--device", args->device, "cpu or cuda[:k]");
+  cmd->add_option("--device", args->settings.device, "cpu or cuda[:k]");
   cmd->callback([args]() { runSegment(*args); });
 }
 

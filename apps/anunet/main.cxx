@@ -36,6 +36,7 @@ main(int argc, char ** argv)
   anunet::cli::addSegmentCommand(app);
   anunet::cli::addEvaluateCommand(app);
   anunet::cli::addDemoCommand(app);
+  anunet::cli::addPruneCommand(app);
   anunet::cli::addBenchCommand(app);
 
   try

@@ -43,6 +43,24 @@ struct ANUNetCore_EXPORT TrainingSummary
   std::string created; ///< ISO 8601 time of writing
 };
 
+/** The pruning level chosen on validation cases (`anunet prune`): the smallest level whose mean Dice is within
+ * tolerance of the best level's. Segmentation uses it unless a level is asked for. */
+struct ANUNetCore_EXPORT LevelChoice
+{
+  /** One level's measurements on the validation cases. */
+  struct Score
+  {
+    int     level = 0;
+    double  dice = 0.0;            ///< mean over the cases of the 3-D Dice
+    double  secondsPerSlice = 0.0; ///< the network alone, on the machine that chose
+    int64_t parameters = 0;
+  };
+  int                      level = 0; ///< 0: none chosen (the full network)
+  double                   tolerance = 0.01;
+  std::vector<std::string> cases;
+  std::vector<Score>       scores;
+};
+
 /** A network with its metadata, behind a torch-free interface.
  *
  * This is what the ITK layer and the front ends use: they never see a torch type. A Model is cheap to
@@ -83,6 +101,11 @@ public:
   training() const;
   void
   setTraining(const TrainingSummary & summary);
+  /** The recorded pruning level (level 0 when none was chosen). setLevelChoice checks the level. */
+  const LevelChoice &
+  levelChoice() const;
+  void
+  setLevelChoice(const LevelChoice & choice);
 
   /** True when this model runs a TorchScript module rather than a network built by the factory. */
   bool
@@ -114,15 +137,23 @@ public:
   int
   outputChannels() const;
 
+  /** Test-time augmentation of run(): InPlane averages the probabilities of each slice and of its three
+   * in-plane mirror images (flipped in x, in y, in both), mapped back; it costs four forward passes. */
+  enum class Mirroring
+  {
+    Off,
+    InPlane
+  };
+
   /** Probabilities for a batch of slices.
    *
    * \param input N x C x H x W floats, already normalised as preprocessing() says.
    * \param level pruning level 1..maximumLevel(), or 0 for the full network's final output.
    * \param output receives N x outputChannels() x H x W probabilities in [0, 1]. */
   void
-  run(const float * input, const Shape & shape, int level, float * output) const;
+  run(const float * input, const Shape & shape, int level, float * output, Mirroring mirroring = Mirroring::Off) const;
   std::vector<float>
-  run(const std::vector<float> & input, const Shape & shape, int level = 0) const;
+  run(const std::vector<float> & input, const Shape & shape, int level = 0, Mirroring mirroring = Mirroring::Off) const;
 
   /** Writes a self-describing checkpoint atomically (temporary file + rename). */
   void

@@ -62,16 +62,21 @@ def read_image(path: str, series_uid: str = "") -> Image:
     return Image(array, tuple(spacing), tuple(origin), tuple(direction))
 
 
-def segment(model, image: Image, level: int = 0, threads: int = 0, batch: int = 8,
-            probability: bool = False) -> Image:
-    """Segments image with a Model (or a checkpoint path) at pruning level 1..4 (0 = full network).
+def segment(model, image: Image, level: Optional[int] = None, threads: int = 0, batch: int = 8,
+            probability: bool = False, mirror: bool = False, largest_component: bool = False) -> Image:
+    """Segments image with a Model (or a checkpoint path) at pruning level 1..4 (0 = full network; None = the
+    level `anunet prune` recorded in the model, else the full network).
 
     Returns uint8 labels, or the foreground probability as float32 with probability=True, on image's grid.
+    mirror averages the probabilities of each slice and its in-plane flips (four times the work);
+    largest_component keeps the largest connected component of each class (two for a class merging two
+    labels, such as the kidneys) and raises ValueError with probability=True.
     """
     if isinstance(model, str):
         model = Model.load(model)
-    array = _anunet.segment(model, np.asarray(image.array, dtype=np.float32), image.geometry(), level, threads,
-                            batch, probability)
+    array = _anunet.segment(model, np.asarray(image.array, dtype=np.float32), image.geometry(),
+                            -1 if level is None else level, threads,
+                            batch, probability, mirror, largest_component)
     return image.like(array)
 
 

@@ -170,6 +170,10 @@ readMetadata(const nlohmann::json & metadata, Model::Impl & impl, const std::str
     {
       impl.training = metadata.at("training").get<TrainingSummary>();
     }
+    if (metadata.contains("level_choice"))
+    {
+      impl.levelChoice = metadata.at("level_choice").get<LevelChoice>();
+    }
   }
   catch (const std::exception & e)
   {
@@ -244,6 +248,10 @@ metadataJson(const Model::Impl & model, const char * format, int level)
                            { "network", model.options },
                            { "preprocessing", model.preprocessing },
                            { "training", model.training } };
+  if (model.levelChoice.level > 0)
+  {
+    metadata["level_choice"] = model.levelChoice;
+  }
   if (std::string(format) == TorchScriptFormat)
   {
     metadata["level"] = level;
@@ -304,6 +312,11 @@ readCheckpoint(const std::string & path, const std::function<void(torch::seriali
   auto impl = std::make_shared<Model::Impl>();
   readMetadata(metadata, *impl, path);
   impl->network = makeNetwork(impl->options);
+  if (impl->levelChoice.level < 0 || impl->levelChoice.level > impl->network->maximumLevel())
+  {
+    throw std::runtime_error(path + ": invalid metadata: the chosen pruning level " +
+                             std::to_string(impl->levelChoice.level) + " does not exist in this network");
+  }
   torch::serialize::InputArchive weights;
   if (!archive.try_read(NetworkKey, weights))
   {

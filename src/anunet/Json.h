@@ -57,6 +57,10 @@ void
 to_json(nlohmann::json & j, const TrainingSummary & summary);
 void
 from_json(const nlohmann::json & j, TrainingSummary & summary);
+void
+to_json(nlohmann::json & j, const LevelChoice & choice);
+void
+from_json(const nlohmann::json & j, LevelChoice & choice);
 
 namespace json
 {

@@ -114,6 +114,44 @@ to_json(nlohmann::json & j, const TrainingSummary & summary)
 }
 
 void
+to_json(nlohmann::json & j, const LevelChoice & choice)
+{
+  nlohmann::json scores = nlohmann::json::array();
+  for (const auto & s : choice.scores)
+  {
+    scores.push_back({ { "level", s.level },
+                       { "dice", s.dice },
+                       { "seconds_per_slice", s.secondsPerSlice },
+                       { "parameters", s.parameters } });
+  }
+  j = nlohmann::json{
+    { "level", choice.level }, { "tolerance", choice.tolerance }, { "cases", choice.cases }, { "scores", scores }
+  };
+}
+
+void
+from_json(const nlohmann::json & j, LevelChoice & choice)
+{
+  json::requireObject(j, "level choice");
+  json::rejectUnknownKeys(j, { "level", "tolerance", "cases", "scores" }, "level choice");
+  json::readIfPresent(j, "level", choice.level);
+  json::readIfPresent(j, "tolerance", choice.tolerance);
+  json::readIfPresent(j, "cases", choice.cases);
+  choice.scores.clear();
+  for (const auto & item : j.value("scores", nlohmann::json::array()))
+  {
+    json::requireObject(item, "level score");
+    json::rejectUnknownKeys(item, { "level", "dice", "seconds_per_slice", "parameters" }, "level score");
+    LevelChoice::Score score;
+    json::readIfPresent(item, "level", score.level);
+    json::readIfPresent(item, "dice", score.dice);
+    json::readIfPresent(item, "seconds_per_slice", score.secondsPerSlice);
+    json::readIfPresent(item, "parameters", score.parameters);
+    choice.scores.push_back(score);
+  }
+}
+
+void
 from_json(const nlohmann::json & j, TrainingSummary & summary)
 {
   json::requireObject(j, "training summary");
@@ -200,6 +238,24 @@ void
 Model::setTraining(const TrainingSummary & summary)
 {
   m_Impl->training = summary;
+}
+
+const LevelChoice &
+Model::levelChoice() const
+{
+  return m_Impl->levelChoice;
+}
+
+void
+Model::setLevelChoice(const LevelChoice & choice)
+{
+  if (choice.level < 0 || choice.level > maximumLevel())
+  {
+    throw std::invalid_argument("pruning level " + std::to_string(choice.level) + " chosen, but the " +
+                                toString(m_Impl->options.architecture) + " network has levels 0.." +
+                                std::to_string(maximumLevel()));
+  }
+  m_Impl->levelChoice = choice;
 }
 
 bool
@@ -295,7 +351,7 @@ Model::outputChannels() const
 }
 
 void
-Model::run(const float * input, const Shape & shape, int level, float * output) const
+Model::run(const float * input, const Shape & shape, int level, float * output, Mirroring mirroring) const
 {
   const auto & [n, c, h, w] = shape;
   if (n < 1 || c < 1 || h < 1 || w < 1)
@@ -328,7 +384,14 @@ Model::run(const float * input, const Shape & shape, int level, float * output) 
   c10::InferenceMode inferenceMode;
 
   // The caller's buffer is read in place; nothing is written to it.
-  auto          x = torch::from_blob(const_cast<float *>(input), { n, c, h, w }, torch::kFloat);
+  auto x = torch::from_blob(const_cast<float *>(input), { n, c, h, w }, torch::kFloat);
+  // The mirror images go through the network as one batch of 4 N (one pass uses the threads better than four);
+  // they are flipped before padding, so that each is padded on its own far side as the plain slice is.
+  const bool mirrored = mirroring == Mirroring::InPlane;
+  if (mirrored)
+  {
+    x = torch::cat({ x, x.flip({ 3 }), x.flip({ 2 }), x.flip({ 2, 3 }) });
+  }
   const int64_t paddedH = roundUp(h, SpatialMultiple);
   const int64_t paddedW = roundUp(w, SpatialMultiple);
   if (paddedH != h || paddedW != w)
@@ -342,20 +405,27 @@ Model::run(const float * input, const Shape & shape, int level, float * output) 
   }
   auto          probabilities = m_Impl->network ? m_Impl->network->forward(x, level) : runTorchScript(*m_Impl, x);
   const int64_t channels = outputChannels();
-  if (probabilities.dim() != 4 || probabilities.size(0) != n || probabilities.size(1) != channels ||
+  const int64_t batch = mirrored ? 4 * n : n;
+  if (probabilities.dim() != 4 || probabilities.size(0) != batch || probabilities.size(1) != channels ||
       probabilities.size(2) != paddedH || probabilities.size(3) != paddedW)
   {
     std::ostringstream message;
-    message << "Model::run: the network returned shape " << probabilities.sizes() << ", expected " << n << " x "
+    message << "Model::run: the network returned shape " << probabilities.sizes() << ", expected " << batch << " x "
             << channels << " x " << paddedH << " x " << paddedW;
     throw std::runtime_error(message.str());
   }
+  probabilities = probabilities.slice(2, 0, h).slice(3, 0, w);
+  if (mirrored)
+  {
+    const auto parts = probabilities.chunk(4);
+    probabilities = (parts[0] + parts[1].flip({ 3 }) + parts[2].flip({ 2 }) + parts[3].flip({ 2, 3 })) / 4;
+  }
   auto result = torch::from_blob(output, { n, channels, h, w }, torch::kFloat);
-  result.copy_(probabilities.slice(2, 0, h).slice(3, 0, w));
+  result.copy_(probabilities);
 }
 
 std::vector<float>
-Model::run(const std::vector<float> & input, const Shape & shape, int level) const
+Model::run(const std::vector<float> & input, const Shape & shape, int level, Mirroring mirroring) const
 {
   const auto & [n, c, h, w] = shape;
   if (static_cast<int64_t>(input.size()) != n * c * h * w)
@@ -364,7 +434,7 @@ Model::run(const std::vector<float> & input, const Shape & shape, int level) con
                                 " floats, the shape needs " + std::to_string(n * c * h * w));
   }
   std::vector<float> output(static_cast<size_t>(n * outputChannels() * h * w));
-  run(input.data(), shape, level, output.data());
+  run(input.data(), shape, level, output.data(), mirroring);
   return output;
 }
 

@@ -40,6 +40,7 @@ struct Model::Impl
   NetworkOptions  options;
   Preprocessing   preprocessing;
   TrainingSummary training;
+  LevelChoice     levelChoice;
   /** The network built by makeNetwork(); null when a TorchScript module is run instead. */
   SegmentationNetwork network;
   /** A loaded TorchScript module (Model::load of a traced/scripted file); its forward returns probabilities. */

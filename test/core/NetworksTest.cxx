@@ -369,6 +369,37 @@ TEST_F(NetworksTest, ModelRunPadsOddSizesAndCropsBack)
   EXPECT_THROW(model.run(buffer, { 1, 1, 50, 37 }, 7), std::invalid_argument);
 }
 
+TEST_F(NetworksTest, MirroredRunAveragesTheFlippedSlicesOwnRuns)
+{
+  // An odd size, so that the flips and the padding must be done in the right order.
+  const int64_t n = 2, h = 50, w = 37;
+  auto          model = anunet::Model::create(smallOptions(Architecture::ANUNet), 5);
+  const auto    input = torch::randn({ n, 1, h, w });
+  const auto    asVector = [](const torch::Tensor & t) {
+    const auto c = t.contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
+  const auto asTensor = [&](std::vector<float> & v) { return torch::from_blob(v.data(), { n, 1, h, w }); };
+  auto       mirrored = model.run(asVector(input), { n, 1, h, w }, 2, anunet::Model::Mirroring::InPlane);
+
+  // The plain runs of the four mirror images, each flipped back, averaged.
+  torch::Tensor sum = torch::zeros({ n, 1, h, w });
+  for (const std::vector<int64_t> & dims : std::vector<std::vector<int64_t>>{ {}, { 3 }, { 2 }, { 2, 3 } })
+  {
+    auto plain = model.run(asVector(dims.empty() ? input : input.flip(dims)), { n, 1, h, w }, 2);
+    sum += dims.empty() ? asTensor(plain).clone() : asTensor(plain).flip(dims);
+  }
+  // A batch of 4 N may take other convolution kernels than N: equal up to rounding.
+  EXPECT_LT(maxAbsDiff(asTensor(mirrored), sum / 4), 1e-5);
+
+  // Mirroring the input mirrors the result.
+  auto flippedFirst = model.run(asVector(input.flip({ 3 })), { n, 1, h, w }, 2, anunet::Model::Mirroring::InPlane);
+  EXPECT_LT(maxAbsDiff(asTensor(flippedFirst).flip({ 3 }), asTensor(mirrored)), 1e-5);
+  // And it is not the plain run (the untrained network is not symmetric).
+  auto plain = model.run(asVector(input), { n, 1, h, w }, 2);
+  EXPECT_GT(maxAbsDiff(asTensor(plain), asTensor(mirrored)), 1e-4);
+}
+
 TEST_F(NetworksTest, ModelFacadeReportsItsNetwork)
 {
   auto model = anunet::Model::create(paperOptions(Architecture::ANUNet));

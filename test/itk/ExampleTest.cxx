@@ -17,8 +17,11 @@
  *=========================================================================*/
 // Runs the example pipeline (examples/DicomToSegmentation) and `anunet segment` as users do, on the DICOM series
 // of ../shared/data, with a small untrained network: these tests check plumbing and geometry, not accuracy.
+#include "ITKTestHelpers.h"
+#include "anunet/Model.h"
 #include "itkANUNetImageReader.h"
 #include "itkANUNetSegmentationImageFilter.h"
+#include "itkConnectedComponentImageFilter.h"
 #include "itkImageFileReader.h"
 #include "itkImageIOFactory.h"
 
@@ -38,11 +41,7 @@ namespace fs = std::filesystem;
 using Volume = itk::Image<float, 3>;
 using LabelVolume = itk::Image<unsigned char, 3>;
 
-std::string
-dataPath(const std::string & relative)
-{
-  return std::string(ANUNET_DATA_ROOT) + "/" + relative;
-}
+using anunet::test::dataPath;
 
 fs::path
 scratch()
@@ -315,5 +314,128 @@ TEST(ANUNetSegmentCommand, FailuresLeaveNoOutput)
                quoted((folder / "out" / "seg.mhd").string()));
   EXPECT_EQ(result.status, 1);
   EXPECT_NE(result.output.find("single-file"), std::string::npos) << result.output;
+}
+
+/** The committed MR liver model (data/models/README.md), copied so that a test may rewrite it. */
+std::string
+committedModel(const fs::path & folder)
+{
+  const fs::path copy = folder / "chaos-t2-liver-small.pt";
+  fs::copy_file(fs::path(ANUNET_SOURCE_DIR) / "data" / "models" / "chaos-t2-liver-small.pt", copy);
+  return copy.string();
+}
+
+/** Connected components of label 1 (face connectivity, as the post-processing uses). */
+size_t
+componentCount(const LabelVolume * labels)
+{
+  auto components = itk::ConnectedComponentImageFilter<LabelVolume, itk::Image<unsigned int, 3>>::New();
+  components->SetInput(labels);
+  components->Update();
+  return components->GetObjectCount();
+}
+
+TEST(ANUNetSegmentCommand, LargestComponentAndMirroring)
+{
+  const fs::path    folder = scratch();
+  const std::string model = committedModel(folder);
+  const std::string mr = dataPath("chaos-mr-t2/case32_t2.nii.gz");
+  const auto        segment = [&](const std::string & name, const std::string & options) {
+    const std::string output = (folder / name).string();
+    const auto        result = run(quoted(ANUNET_CLI) + " segment --threads 2 --model " + quoted(model) + " --input " +
+                            quoted(mr) + " --output " + quoted(output) + " " + options);
+    EXPECT_EQ(result.status, 0) << result.output;
+    return itk::ReadImage<LabelVolume>(output);
+  };
+  const auto plain = segment("plain.nii.gz", "--level 2");
+  const auto largest = segment("largest.nii.gz", "--level 2 --largest-component");
+  const auto mirrored = segment("mirrored.nii.gz", "--level 2 --mirror");
+  // The shallow level leaves islands (that is why the option exists); one component remains, a subset.
+  ASSERT_GT(componentCount(plain), 1U);
+  EXPECT_EQ(componentCount(largest), 1U);
+  size_t       kept = 0, outside = 0, changed = 0;
+  const size_t n = plain->GetBufferedRegion().GetNumberOfPixels();
+  for (size_t i = 0; i < n; ++i)
+  {
+    kept += largest->GetBufferPointer()[i];
+    outside += largest->GetBufferPointer()[i] > plain->GetBufferPointer()[i];
+    changed += mirrored->GetBufferPointer()[i] != plain->GetBufferPointer()[i];
+  }
+  EXPECT_GT(kept, 1000U);
+  EXPECT_EQ(outside, 0U);
+  // Mirroring changes the boundary a little, not the organ.
+  EXPECT_GT(changed, 0U);
+  EXPECT_LT(changed, n / 50);
+
+  const auto both = run(quoted(ANUNET_CLI) + " segment --model " + quoted(model) + " --input " + quoted(mr) +
+                        " --output " + quoted((folder / "p.nii.gz").string()) + " --probability --largest-component");
+  EXPECT_EQ(both.status, 1);
+  EXPECT_NE(both.output.find("--largest-component"), std::string::npos) << both.output;
+  EXPECT_FALSE(fs::exists(folder / "p.nii.gz"));
+}
+
+TEST(ANUNetPruneCommand, RecordsTheChosenLevelThatSegmentUses)
+{
+  const fs::path    folder = scratch();
+  const std::string model = committedModel(folder);
+  const std::string config = (folder / "validation.yaml").string();
+  std::ofstream(config)
+    << "data:\n  image: chaos-mr-t2/case{id}_t2.nii.gz\n  label: chaos-mr-t2/case{id}_labels.nii.gz\n"
+       "  validation: [\"31\"]\n";
+  const auto prune = [&](const std::string & options) {
+    return run(quoted(ANUNET_CLI) + " prune --threads 2 --model " + quoted(model) + " --config " + quoted(config) +
+               " --data-root " + quoted(ANUNET_DATA_ROOT) + " " + options);
+  };
+
+  // Any level is within 1 of the best: the smallest is chosen.
+  ProcessResult result = prune("--tolerance 1 --output " + quoted((folder / "l1.pt").string()));
+  ASSERT_EQ(result.status, 0) << result.output;
+  EXPECT_NE(result.output.find("chosen: L1"), std::string::npos) << result.output;
+  const anunet::Model l1 = anunet::Model::load((folder / "l1.pt").string());
+  EXPECT_EQ(l1.levelChoice().level, 1);
+  EXPECT_EQ(l1.levelChoice().cases, std::vector<std::string>{ "31" });
+  ASSERT_EQ(l1.levelChoice().scores.size(), 4U);
+  double best = 0.0;
+  for (const auto & s : l1.levelChoice().scores)
+  {
+    EXPECT_GT(s.dice, 0.3) << "L" << s.level;
+    EXPECT_GT(s.secondsPerSlice, 0.0);
+    EXPECT_EQ(s.parameters, l1.parameterCount(s.level));
+    best = std::max(best, s.dice);
+  }
+
+  // No tolerance: the best level, recorded in place.
+  result = prune("--tolerance 0");
+  ASSERT_EQ(result.status, 0) << result.output;
+  const anunet::Model chosen = anunet::Model::load(model);
+  ASSERT_GE(chosen.levelChoice().level, 1);
+  EXPECT_DOUBLE_EQ(chosen.levelChoice().scores[chosen.levelChoice().level - 1].dice, best);
+
+  // segment without --level runs the recorded level: the same labels as asking for it.
+  const std::string mr = dataPath("chaos-mr-t2/case33_t2.nii.gz");
+  const auto        segment = [&](const std::string & model, const std::string & name, const std::string & options) {
+    const std::string output = (folder / name).string();
+    const auto r = run(quoted(ANUNET_CLI) + " segment --threads 2 --batch 4 --model " + quoted(model) + " --input " +
+                       quoted(mr) + " --output " + quoted(output) + " " + options);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return itk::ReadImage<LabelVolume>(output);
+  };
+  const auto   recorded = segment((folder / "l1.pt").string(), "recorded.nii.gz", "");
+  const auto   asked = segment((folder / "l1.pt").string(), "asked.nii.gz", "--level 1");
+  const auto   full = segment((folder / "l1.pt").string(), "full.nii.gz", "--level 0");
+  const size_t n = recorded->GetBufferedRegion().GetNumberOfPixels();
+  EXPECT_TRUE(std::equal(recorded->GetBufferPointer(), recorded->GetBufferPointer() + n, asked->GetBufferPointer()));
+  EXPECT_FALSE(std::equal(recorded->GetBufferPointer(), recorded->GetBufferPointer() + n, full->GetBufferPointer()));
+
+  // What prune refuses, by name.
+  const std::string unet = savedModel(folder, anunet::Architecture::UNet);
+  result = run(quoted(ANUNET_CLI) + " prune --model " + quoted(unet) + " --config " + quoted(config));
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find("no pruning levels"), std::string::npos) << result.output;
+  const std::string noValidation = (folder / "none.yaml").string();
+  std::ofstream(noValidation) << "data:\n  image: a{id}.nii.gz\n  label: b{id}.nii.gz\n  validation: []\n";
+  result = run(quoted(ANUNET_CLI) + " prune --model " + quoted(model) + " --config " + quoted(noValidation));
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find("data.validation"), std::string::npos) << result.output;
 }
 #endif

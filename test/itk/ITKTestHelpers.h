@@ -30,6 +30,13 @@
 namespace anunet::test
 {
 
+/** A file of the shared data (the build tree's ExternalData, or ../shared/data), by its path below the root. */
+inline std::string
+dataPath(const std::string & relative)
+{
+  return std::string(ANUNET_DATA_ROOT) + "/" + relative;
+}
+
 /** An image of the given size whose pixel at index i is value(i). */
 template <typename TImage>
 typename TImage::Pointer

@@ -35,11 +35,7 @@ using anunet::test::errorOf;
 namespace fs = std::filesystem;
 using Reader = itk::ANUNetImageReader;
 
-std::string
-dataPath(const std::string & relative)
-{
-  return std::string(ANUNET_DATA_ROOT) + "/" + relative;
-}
+using anunet::test::dataPath;
 
 /** A fresh, empty folder for one test (tests may run in parallel processes). */
 fs::path

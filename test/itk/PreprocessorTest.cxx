@@ -60,11 +60,7 @@ initialized(const Volume * image, const anunet::Preprocessing & preprocessing)
   return preprocessor;
 }
 
-std::string
-dataPath(const std::string & relative)
-{
-  return std::string(ANUNET_DATA_ROOT) + "/" + relative;
-}
+using anunet::test::dataPath;
 
 /** numpy.percentile's default (linear) definition, written independently of the preprocessor. */
 double
