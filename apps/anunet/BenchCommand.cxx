@@ -46,7 +46,6 @@
 
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -202,11 +201,9 @@ struct ChildResult
 {
   int    status = -1; ///< exit status, or -1 when killed by a signal
   double seconds = 0.0;
-  double peakRssMiB = 0.0;
 };
 
-/** Runs argv with environment overrides (value empty = removed), stdout and stderr to files, and waits for
- * it with wait4 so that its own peak RSS is known (not this process's, which holds the networks). */
+/** Runs argv with environment overrides (value empty = removed), stdout and stderr to files, and waits. */
 ChildResult
 runChild(const std::vector<std::string> &                         argv,
          const std::vector<std::pair<std::string, std::string>> & overrides,
@@ -258,17 +255,14 @@ runChild(const std::vector<std::string> &                         argv,
   {
     throw std::runtime_error("cannot run " + argv[0] + ": " + std::strerror(error));
   }
-  int           status = 0;
-  struct rusage usage
-  {};
-  if (wait4(pid, &status, 0, &usage) != pid)
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid)
   {
     throw std::runtime_error("lost the child process " + argv[0]);
   }
   ChildResult result;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.peakRssMiB = static_cast<double>(usage.ru_maxrss) / 1024.0; // Linux: KiB
   return result;
 }
 
@@ -285,9 +279,8 @@ readText(const std::string & path)
 class Report
 {
 public:
-  Report(int threads, bool quiet)
+  explicit Report(int threads)
     : m_Threads(threads)
-    , m_Quiet(quiet)
   {}
 
   double convolutionPeak = 0.0; ///< GFLOP/s
@@ -319,10 +312,7 @@ public:
     row["gflops"] = gflop > 0.0 ? Json(gflops) : Json(nullptr);
     row["peak_fraction"] = gflop > 0.0 && convolutionPeak > 0.0 ? Json(gflops / convolutionPeak) : Json(nullptr);
     m_Rows.push_back(std::move(row));
-    if (!m_Quiet)
-    {
-      std::cerr << "bench: " << describe(m_Rows.back()) << '\n';
-    }
+    std::cerr << "bench: " << describe(m_Rows.back()) << '\n';
     return m_Rows.back();
   }
 
@@ -392,7 +382,6 @@ public:
 
 private:
   int               m_Threads;
-  bool              m_Quiet;
   std::vector<Json> m_Rows;
 };
 
@@ -469,10 +458,7 @@ runEager(const BenchArguments &         arguments,
   {
     const std::string out = work / "eager.out";
     const std::string err = work / "eager.err";
-    if (!arguments.json)
-    {
-      std::cerr << "bench: running the eager peer, " << setting.name << '\n';
-    }
+    std::cerr << "bench: running the eager peer, " << setting.name << '\n';
     const auto child = runChild({ arguments.python, arguments.eagerScript, specPath }, setting.environment, out, err);
     if (child.status != 0)
     {
@@ -600,12 +586,44 @@ measureFilter(const Plan & plan, int threads, Report & report)
   }
 }
 
+/** Runs a command under a small Python process and returns the command's peak RSS in MiB. Not wait4 on a
+ * child of this process: Linux carries the high-water RSS of the address space a process exec()s from into
+ * its ru_maxrss, and posix_spawn execs from this process's (gigabytes after the networks above), so every
+ * child would report at least that. A child forked by a fresh, small process starts from the helper's ~10 MiB. */
+double
+peakResidentMiB(const std::string & python, std::vector<std::string> command, const WorkFolder & work)
+{
+  static const std::string helper =
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[2:])\n"
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(code)\n";
+  const std::string rssPath = work / "segment.rss";
+  command.insert(command.begin(), { python, "-c", helper, rssPath });
+  const auto child = runChild(command, {}, work / "segment.out", work / "segment.err");
+  if (child.status != 0)
+  {
+    throw std::runtime_error("anunet segment failed:\n" + readText(work / "segment.err"));
+  }
+  return std::stod(readText(rssPath)) / 1024.0; // Linux: KiB
+}
+
 /** Peak resident memory of `anunet segment` (this executable, as a child) on volumes of N slices. */
 void
-measureSegmentMemory(const Plan & plan, int threads, const WorkFolder & work, Report & report)
+measureSegmentMemory(const Plan &        plan,
+                     int                 threads,
+                     const std::string & python,
+                     const WorkFolder &  work,
+                     Report &            report,
+                     Json &              notes)
 {
   if (plan.memorySlices.empty())
   {
+    return;
+  }
+  if (access(python.c_str(), X_OK) != 0)
+  {
+    notes.push_back("peak memory of anunet segment skipped: it is measured through " + python + ", not found");
     return;
   }
   const std::string self = fs::read_symlink("/proc/self/exe").string();
@@ -639,35 +657,32 @@ measureSegmentMemory(const Plan & plan, int threads, const WorkFolder & work, Re
     writer->Update();
     volume = nullptr; // not part of what the child's memory is compared with, but of this process's
 
-    const auto child = runChild({ self,
-                                  "segment",
-                                  "--model",
-                                  checkpoint,
-                                  "--input",
-                                  input,
-                                  "--output",
-                                  work / "segmented.mha",
-                                  "--level",
-                                  std::to_string(level),
-                                  "--batch",
-                                  std::to_string(batch),
-                                  "--threads",
-                                  std::to_string(threads) },
-                                {},
-                                work / "segment.out",
-                                work / "segment.err");
-    if (child.status != 0)
-    {
-      throw std::runtime_error("anunet segment failed on " + input + ":\n" + readText(work / "segment.err"));
-    }
+    const auto        start = std::chrono::steady_clock::now();
+    const double      peak = peakResidentMiB(python,
+                                        { self,
+                                               "segment",
+                                               "--model",
+                                               checkpoint,
+                                               "--input",
+                                               input,
+                                               "--output",
+                                               work / "segmented.mha",
+                                               "--level",
+                                               std::to_string(level),
+                                               "--batch",
+                                               std::to_string(batch),
+                                               "--threads",
+                                               std::to_string(threads) },
+                                        work);
     benchmark::Timing timing;
-    timing.minimumSeconds = timing.medianSeconds = child.seconds;
+    timing.minimumSeconds = timing.medianSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     timing.runs = 1;
     auto & row =
       report.add("segment-peak-memory", Architecture::ANUNet, level, plan.networkSize, batch, "ours", timing, 0.0);
     row["slices"] = slices;
     row["volume"] = { plan.volumeSize, plan.volumeSize, slices };
-    row["peak_rss_mib"] = child.peakRssMiB;
+    row["peak_rss_mib"] = peak;
     fs::remove(input);
   }
 }
@@ -731,8 +746,9 @@ runBench(BenchArguments arguments)
   const Plan plan = makePlan(arguments);
   const auto start = std::chrono::steady_clock::now();
   WorkFolder work;
-  Report     report(arguments.threads, arguments.json);
-  Json       notes = Json::array();
+  // Progress goes to stderr in both modes: a full run takes minutes, and --json owns only stdout.
+  Report report(arguments.threads);
+  Json   notes = Json::array();
   if (!facts.bf16)
   {
     notes.push_back("no avx512_bf16 or amx_bf16 on this CPU: bfloat16 would be emulated, so it is not measured");
@@ -841,7 +857,7 @@ runBench(BenchArguments arguments)
   {
     measureFilter(plan, arguments.threads, report);
   }
-  measureSegmentMemory(plan, arguments.threads, work, report);
+  measureSegmentMemory(plan, arguments.threads, arguments.python, work, report, notes);
   runEager(arguments, plan, eager, work, report, notes);
 
   const Json   machine = machineJson(facts, arguments.threads);
