@@ -35,8 +35,9 @@ namespace itk
  *
  * This lets a model travel between process objects like an image: ANUNetTrainingFilter produces one,
  * ANUNetSegmentationImageFilter takes one as its "ModelInput". It wraps the torch-free anunet::Model
- * facade, so that code using it never compiles a LibTorch header. Copies of anunet::Model share the
- * network's weights; SetModel() therefore does not copy weights.
+ * facade, so that code using it never compiles a LibTorch header. anunet::Model is a shared handle:
+ * SetModel() holds the same model as the caller (no weights are copied), and a change made through either is
+ * seen by both; hold anunet::Model::clone() for an independent copy.
  *
  * \ingroup ANUNet
  */

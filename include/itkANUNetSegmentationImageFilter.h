@@ -22,6 +22,7 @@
 #include "itkANUNetPreprocessor.h"
 #include "itkImageToImageFilter.h"
 
+#include <optional>
 #include <string>
 
 namespace itk
@@ -58,9 +59,10 @@ namespace itk
  * the volume is split.
  *
  * Execution: slices are run through the network BatchSize at a time on Device ("cpu" or "cuda[:k]") with
- * NumberOfThreads LibTorch intra-op threads (0 = all hardware threads; the model's previous setting is
- * restored afterwards). The work is not also split over ITK threads. Progress is reported and
- * AbortGenerateData is checked after each batch (an abort throws ProcessAborted).
+ * NumberOfThreads LibTorch intra-op threads (0 = all hardware threads). The filter never changes its model:
+ * the thread count goes with each call, and for a Device other than the model's the filter runs a clone on
+ * that device (made once and kept while the model is unchanged). The work is not also split over ITK threads. Progress
+ * is reported and AbortGenerateData is checked after each batch (an abort throws ProcessAborted).
  *
  * \ingroup ANUNet
  */
@@ -166,6 +168,10 @@ private:
   void
   ResolveModelSource();
 
+  /** The model on Device: the model itself, or a clone moved there. */
+  const anunet::Model &
+  ModelOnDevice();
+
   /** Checks the model against the filter's parameters and the input; throws with a clear message. */
   void
   CheckModel(const anunet::Model & model) const;
@@ -181,6 +187,14 @@ private:
   bool                 m_TestTimeMirroring = false;
   ANUNetModel::Pointer m_LoadedModel;
   std::string          m_LoadedFileName;
+  struct ModelOnDeviceType
+  {
+    anunet::Model    source;
+    anunet::Model    copy;
+    std::string      device;
+    ModifiedTimeType holderTime;
+  };
+  std::optional<ModelOnDeviceType> m_ModelOnDevice;
 };
 
 } // namespace itk

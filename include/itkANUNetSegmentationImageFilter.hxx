@@ -186,13 +186,41 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::CheckModel(const anune
 }
 
 template <typename TInputImage, typename TOutputImage>
+const anunet::Model &
+ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::ModelOnDevice()
+{
+  const anunet::Model & source = this->GetModel();
+  if (source.device() == m_Device)
+  {
+    m_ModelOnDevice.reset();
+    return source;
+  }
+  const ANUNetModel * holder = m_LoadedModel ? m_LoadedModel.GetPointer() : this->GetModelInput();
+  if (!m_ModelOnDevice || !m_ModelOnDevice->source.sharesWith(source) || m_ModelOnDevice->device != m_Device ||
+      m_ModelOnDevice->holderTime != holder->GetMTime())
+  {
+    try
+    {
+      anunet::Model copy = source.clone();
+      copy.setDevice(m_Device);
+      m_ModelOnDevice = ModelOnDeviceType{ source, copy, m_Device, holder->GetMTime() };
+    }
+    catch (const std::exception & e)
+    {
+      m_ModelOnDevice.reset();
+      itkExceptionMacro("Cannot run the model on device '" << m_Device << "': " << e.what());
+    }
+  }
+  return m_ModelOnDevice->copy;
+}
+
+template <typename TInputImage, typename TOutputImage>
 void
 ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
 {
   static_assert(std::is_arithmetic<InputPixelType>::value, "the networks take single-component (scalar) images");
   this->ResolveModelSource();
-  // Copies share the network; the thread count is restored below because it is shared too.
-  anunet::Model model = this->GetModel();
+  const anunet::Model & model = this->ModelOnDevice();
   this->CheckModel(model);
 
   const InputImageType * input = this->GetInput();
@@ -215,28 +243,11 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
   }
   preprocessor->Initialize();
 
-  const int level = m_Level == RecordedLevel ? model.levelChoice().level : m_Level;
-  const int previousThreads = model.numberOfThreads();
-  try
-  {
-    model.setNumberOfThreads(m_NumberOfThreads);
-    if (model.device() != m_Device)
-    {
-      model.setDevice(m_Device);
-    }
-  }
-  catch (const std::exception & e)
-  {
-    model.setNumberOfThreads(previousThreads);
-    itkExceptionMacro("Cannot run the model on device '" << m_Device << "': " << e.what());
-  }
-  // Restores the thread count on every way out, exceptions included.
-  struct ThreadsGuard
-  {
-    anunet::Model & model;
-    int             threads;
-    ~ThreadsGuard() { model.setNumberOfThreads(threads); }
-  } guard{ model, previousThreads };
+  // Per call, so that the model (the filter's input) keeps its own settings.
+  anunet::Model::RunOptions run;
+  run.level = m_Level == RecordedLevel ? model.levelChoice().level : m_Level;
+  run.mirroring = m_TestTimeMirroring ? anunet::Model::Mirroring::InPlane : anunet::Model::Mirroring::Off;
+  run.threads = m_NumberOfThreads;
 
   using SizeValueType = typename PreprocessorType::SizeValueType;
   using IndexValueType = typename PreprocessorType::IndexValueType;
@@ -266,9 +277,8 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
                   1,
                   static_cast<int64_t>(model.preprocessing().height),
                   static_cast<int64_t>(model.preprocessing().width) },
-                level,
                 networkOutput.data(),
-                m_TestTimeMirroring ? anunet::Model::Mirroring::InPlane : anunet::Model::Mirroring::Off);
+                run);
     }
     catch (const std::exception & e)
     {

@@ -74,6 +74,13 @@ ANUNetTrainingFilter<TImage, TLabelImage>::GenerateData()
   {
     itkExceptionMacro("No cases: add image/label pairs with AddCase() before training");
   }
+  const int outputs = m_Options.preprocessing.labels.networkOutputs();
+  if (m_Options.network.classes != outputs)
+  {
+    itkExceptionMacro("The label mapping has " << m_Options.preprocessing.labels.classes.size() << " class(es), so the "
+                                               << "network needs " << outputs << " output(s), but its options say "
+                                               << m_Options.network.classes);
+  }
   std::vector<anunet::SliceVolume> training;
   std::vector<anunet::SliceVolume> validation;
   for (size_t i = 0; i < m_CaseNames.size(); ++i)

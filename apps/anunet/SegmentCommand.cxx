@@ -90,9 +90,17 @@ segment(const SegmentArguments & args, const itk::ANUNetModel * model, itk::Imag
 {
   using InputImageType = itk::Image<float, VDimension>;
   using OutputImageType = itk::Image<TOutputPixel, VDimension>;
-  ProgressBar bar("segment");
-  const auto  output =
-    runSegmentation<OutputImageType>(image, model, args.settings, [&bar](float progress) { bar.update(progress); });
+  ProgressBar                       bar("segment");
+  typename OutputImageType::Pointer output;
+  try
+  {
+    output =
+      runSegmentation<OutputImageType>(image, model, args.settings, [&bar](float progress) { bar.update(progress); });
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    throw std::runtime_error(args.input + ": " + e.GetDescription());
+  }
   bar.finish();
   writeImageFile(output.GetPointer(), args.output);
 

@@ -36,8 +36,7 @@ finalizeTrainingConfig(TrainingConfig & config, const std::string & outputDirect
   auto & o = config.options;
   o.outputDirectory = outputDirectory;
   o.preprocessing.labels = LabelMapping::fromTask(config.task);
-  const auto classes = o.preprocessing.labels.classes.size();
-  o.network.classes = classes == 1 ? 1 : static_cast<int>(classes) + 1;
+  o.network.classes = o.preprocessing.labels.networkOutputs();
 }
 
 TrainingRun

@@ -63,8 +63,11 @@ struct ANUNetCore_EXPORT LevelChoice
 
 /** A network with its metadata, behind a torch-free interface.
  *
- * This is what the ITK layer and the front ends use: they never see a torch type. A Model is cheap to
- * copy (copies share the network) and is safe to run from one thread at a time.
+ * This is what the ITK layer and the front ends use: they never see a torch type. A Model is a shared
+ * handle, as an itk::SmartPointer or a torch::nn::ModuleHolder is: copies are cheap and refer to the same
+ * network, metadata, thread count and device, so a change through one copy is seen by all. clone() makes
+ * an independent model with copied weights. Code given a Model it does not own (a filter's input) runs it
+ * with per-call RunOptions and clones it rather than change it. run() is safe from one thread at a time.
  *
  * Inputs and outputs are dense float buffers in N x C x H x W order (W fastest, as an ITK image
  * buffer). Any H and W are accepted: run() pads to a multiple of SpatialMultiple and crops back. */
@@ -82,6 +85,7 @@ public:
   static Model
   load(const std::string & path);
 
+  /** Copies share everything (see the class comment). */
   Model(const Model &);
   Model(Model &&) noexcept;
   Model &
@@ -89,6 +93,16 @@ public:
   Model &
   operator=(Model &&) noexcept;
   ~Model();
+
+  /** An independent model: the same weights (copied), metadata, thread count and device. */
+  Model
+  clone() const;
+  /** True when both handles refer to the same model. */
+  bool
+  sharesWith(const Model & other) const
+  {
+    return m_Impl == other.m_Impl;
+  }
 
   /** Architecture and sizes; for a TorchScript file, what its metadata says (or inferred). */
   const NetworkOptions &
@@ -145,11 +159,20 @@ public:
     InPlane
   };
 
+  /** How one run() call goes; nothing of it is stored in the model. */
+  struct RunOptions
+  {
+    int       level = 0; ///< pruning level 1..maximumLevel(), or 0 for the full network's final output
+    Mirroring mirroring = Mirroring::Off;
+    int       threads = -1; ///< LibTorch intra-op threads for this call: -1 = numberOfThreads(), 0 = all
+  };
+
   /** Probabilities for a batch of slices.
    *
    * \param input N x C x H x W floats, already normalised as preprocessing() says.
-   * \param level pruning level 1..maximumLevel(), or 0 for the full network's final output.
    * \param output receives N x outputChannels() x H x W probabilities in [0, 1]. */
+  void
+  run(const float * input, const Shape & shape, float * output, const RunOptions & options) const;
   void
   run(const float * input, const Shape & shape, int level, float * output, Mirroring mirroring = Mirroring::Off) const;
   std::vector<float>

@@ -63,6 +63,14 @@ struct ANUNetCore_EXPORT LabelMapping
   std::vector<std::vector<int>> classes{ { 1 } };
   std::vector<std::string>      names{ "foreground" };
 
+  /** Output channels a network needs for this mapping: 1 (a sigmoid) for one class, else one per class plus
+   * the background (a softmax). */
+  int
+  networkOutputs() const
+  {
+    return classes.size() == 1 ? 1 : static_cast<int>(classes.size()) + 1;
+  }
+
   /** Class index (0 = background) of a source label value. */
   int
   classOf(int sourceLabel) const;

@@ -478,4 +478,10 @@ moveTorchScript(Model::Impl & model, const c10::Device & device)
   model.script->to(device);
 }
 
+std::shared_ptr<torch::jit::Module>
+cloneTorchScript(const Model::Impl & model)
+{
+  return std::make_shared<torch::jit::Module>(model.script->clone());
+}
+
 } // namespace anunet

@@ -81,6 +81,10 @@ torchScriptParameterCount(const Model::Impl & model);
 void
 moveTorchScript(Model::Impl & model, const c10::Device & device);
 
+/** A deep copy of the model's TorchScript module (its own parameters). */
+std::shared_ptr<torch::jit::Module>
+cloneTorchScript(const Model::Impl & model);
+
 /** The metadata JSON text of a model (format = checkpoint or TorchScript format). */
 std::string
 metadataJson(const Model::Impl & model, const char * format, int level = 0);

@@ -176,22 +176,44 @@ Model::Model(std::shared_ptr<Impl> impl)
 }
 
 // Copies get their own metadata and settings but share the network (and its weights).
-Model::Model(const Model & other)
-  : m_Impl(std::make_shared<Impl>(*other.m_Impl))
-{}
+Model::Model(const Model &) = default;
 Model::Model(Model &&) noexcept = default;
 Model &
-Model::operator=(const Model & other)
-{
-  if (this != &other)
-  {
-    m_Impl = std::make_shared<Impl>(*other.m_Impl);
-  }
-  return *this;
-}
+Model::operator=(const Model &) = default;
 Model &
 Model::operator=(Model &&) noexcept = default;
 Model::~Model() = default;
+
+Model
+Model::clone() const
+{
+  auto copy = std::make_shared<Impl>(*m_Impl);
+  if (m_Impl->network)
+  {
+    copy->network = makeNetwork(m_Impl->options);
+    copy->network->to(m_Impl->device);
+    torch::NoGradGuard noGrad;
+    const auto         from = m_Impl->network->named_parameters(/*recurse=*/true);
+    for (auto & item : copy->network->named_parameters(/*recurse=*/true))
+    {
+      item.value().copy_(from[item.key()]);
+    }
+    const auto buffers = m_Impl->network->named_buffers(/*recurse=*/true);
+    for (auto & item : copy->network->named_buffers(/*recurse=*/true))
+    {
+      item.value().copy_(buffers[item.key()]);
+    }
+    if (!m_Impl->network->is_training())
+    {
+      copy->network->eval();
+    }
+  }
+  else
+  {
+    copy->script = cloneTorchScript(*m_Impl);
+  }
+  return Model(copy);
+}
 
 Model
 Model::create(const NetworkOptions & options, uint64_t seed)
@@ -353,6 +375,21 @@ Model::outputChannels() const
 void
 Model::run(const float * input, const Shape & shape, int level, float * output, Mirroring mirroring) const
 {
+  RunOptions options;
+  options.level = level;
+  options.mirroring = mirroring;
+  run(input, shape, output, options);
+}
+
+void
+Model::run(const float * input, const Shape & shape, float * output, const RunOptions & options) const
+{
+  const int level = options.level;
+  if (options.threads < -1)
+  {
+    throw std::invalid_argument("Model::run: threads must be -1 (the model's), 0 (all) or positive, got " +
+                                std::to_string(options.threads));
+  }
   const auto & [n, c, h, w] = shape;
   if (n < 1 || c < 1 || h < 1 || w < 1)
   {
@@ -379,7 +416,7 @@ Model::run(const float * input, const Shape & shape, int level, float * output, 
   {
     m_Impl->network->checkLevel(level);
   }
-  ThreadCountGuard   threads(m_Impl->threads);
+  ThreadCountGuard   threads(options.threads == -1 ? m_Impl->threads : options.threads);
   EvalModeGuard      evalMode(m_Impl->network.get());
   c10::InferenceMode inferenceMode;
 
@@ -387,7 +424,7 @@ Model::run(const float * input, const Shape & shape, int level, float * output, 
   auto x = torch::from_blob(const_cast<float *>(input), { n, c, h, w }, torch::kFloat);
   // The mirror images go through the network as one batch of 4 N (one pass uses the threads better than four);
   // they are flipped before padding, so that each is padded on its own far side as the plain slice is.
-  const bool mirrored = mirroring == Mirroring::InPlane;
+  const bool mirrored = options.mirroring == Mirroring::InPlane;
   if (mirrored)
   {
     x = torch::cat({ x, x.flip({ 3 }), x.flip({ 2 }), x.flip({ 2, 3 }) });

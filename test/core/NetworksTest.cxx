@@ -412,13 +412,54 @@ TEST_F(NetworksTest, ModelFacadeReportsItsNetwork)
   {
     EXPECT_THROW(model.setDevice("cuda"), std::runtime_error);
   }
+}
+
+TEST_F(NetworksTest, CopiesShareTheModelAndClonesAreIndependent)
+{
+  auto model = anunet::Model::create(smallOptions(Architecture::ANUNet), 4);
+  model.setNumberOfThreads(1);
+  // A copy is a handle on the same model: metadata, settings and weights.
   anunet::Model         copy = model;
   anunet::Preprocessing preprocessing;
   preprocessing.width = 128;
   copy.setPreprocessing(preprocessing);
-  EXPECT_EQ(copy.preprocessing().width, 128);
-  EXPECT_EQ(model.preprocessing().width, 256); // metadata is per copy, the network is shared
-  EXPECT_EQ(&copy.impl().network->options(), &model.impl().network->options());
+  copy.setNumberOfThreads(2);
+  EXPECT_TRUE(copy.sharesWith(model));
+  EXPECT_EQ(model.preprocessing().width, 128);
+  EXPECT_EQ(model.numberOfThreads(), 2);
+
+  // A clone has the same weights in storage of its own, and settings of its own.
+  anunet::Model clone = model.clone();
+  EXPECT_FALSE(clone.sharesWith(model));
+  EXPECT_EQ(clone.preprocessing().width, 128);
+  EXPECT_EQ(clone.numberOfThreads(), 2);
+  const std::vector<float> input(2 * 40 * 40, 0.25F);
+  const auto               before = model.run(input, { 2, 1, 40, 40 }, 3);
+  EXPECT_EQ(clone.run(input, { 2, 1, 40, 40 }, 3), before); // the same computation on equal weights
+  {
+    torch::NoGradGuard noGrad;
+    for (auto & p : clone.impl().network->parameters())
+    {
+      p.add_(1.0);
+    }
+  }
+  EXPECT_EQ(model.run(input, { 2, 1, 40, 40 }, 3), before);
+  EXPECT_NE(clone.run(input, { 2, 1, 40, 40 }, 3), before);
+  clone.setNumberOfThreads(1);
+  preprocessing.width = 64;
+  clone.setPreprocessing(preprocessing);
+  EXPECT_EQ(model.numberOfThreads(), 2);
+  EXPECT_EQ(model.preprocessing().width, 128);
+
+  // Per-call threads leave the model's setting alone.
+  anunet::Model::RunOptions options;
+  options.level = 3;
+  options.threads = 1;
+  std::vector<float> output(input.size());
+  model.run(input.data(), { 2, 1, 40, 40 }, output.data(), options);
+  EXPECT_EQ(model.numberOfThreads(), 2);
+  options.threads = -2;
+  EXPECT_THROW(model.run(input.data(), { 2, 1, 40, 40 }, output.data(), options), std::invalid_argument);
 }
 
 TEST_F(NetworksTest, OptionsNamesAndLabelTasks)

@@ -85,6 +85,13 @@ TEST(ANUNetTrainingFilter, TrainsThroughItkStyleSettersAndReportsEachEpoch)
   EXPECT_LT(model->GetNumberOfParameters(1), model->GetNumberOfParameters(4));
   EXPECT_EQ(model->GetNumberOfParameters(0), model->GetModel().parameterCount(0));
   EXPECT_THROW(itk::ANUNetModel::New()->GetArchitecture(), itk::ExceptionObject);
+
+  // A three-class mapping needs four network outputs (softmax with background): said before any training.
+  auto options = filter->GetOptions();
+  options.preprocessing.labels = anunet::LabelMapping::fromTask("labels=1,2+3,4");
+  filter->SetOptions(options);
+  const std::string message = anunet::test::errorOf([&] { filter->Update(); });
+  EXPECT_NE(message.find("needs 4 output(s)"), std::string::npos) << message;
 }
 
 TEST(SegmentationMetrics, PerMeasureGettersEqualTheStruct)
