@@ -173,6 +173,15 @@ def on_signal(signum, frame):
     raise Stopped(f"signal {signum}")
 
 
+def lower_session_priority(pid: int) -> None:
+    """Makes a new session's autogroup nice 19 too. Linux schedules each session (autogroup) as one unit, so a
+    process niced in a session of its own still takes a whole core from the user's interactive work."""
+    try:
+        pathlib.Path(f"/proc/{pid}/autogroup").write_text("19")
+    except OSError:
+        pass  # no autogroups (another kernel, or the child already exited)
+
+
 def run_command(command, log_file: pathlib.Path, env) -> float:
     """Runs command (niced, in its own process group so that a signal stops it too); returns wall seconds."""
     global CURRENT_CHILD
@@ -182,6 +191,7 @@ def run_command(command, log_file: pathlib.Path, env) -> float:
         out.flush()
         CURRENT_CHILD = subprocess.Popen(["nice", "-n", "19", *map(str, command)], stdout=out,
                                          stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        lower_session_priority(CURRENT_CHILD.pid)
         try:
             rc = CURRENT_CHILD.wait()
         finally:
@@ -597,6 +607,11 @@ def write_report(args) -> None:
         "- Regenerate: `LD_LIBRARY_PATH=/work/exp-bin /usr/bin/python3 test/accuracy/crossval.py --anunet "
         "/work/exp-bin/anunet` (runs what is missing; skips runs whose result exists), then "
         "`/usr/bin/python3 test/accuracy/crossval.py --report`.",
+        "",
+        "### Post-processing and test-time mirroring",
+        "",
+        "The same runs' weights, with `--mirror` and `--largest-component`: "
+        "[docs/results/postprocessing.md](results/postprocessing.md) (`test/accuracy/postprocessing.py`).",
         "",
     ]
     write_atomically(args.report, "\n".join(lines))

@@ -26,6 +26,7 @@
 #include "itkImageIOFactory.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <sys/wait.h>
 
@@ -437,5 +438,45 @@ TEST(ANUNetPruneCommand, RecordsTheChosenLevelThatSegmentUses)
   result = run(quoted(ANUNET_CLI) + " prune --model " + quoted(model) + " --config " + quoted(noValidation));
   EXPECT_EQ(result.status, 1);
   EXPECT_NE(result.output.find("data.validation"), std::string::npos) << result.output;
+}
+
+TEST(ANUNetDemoCommand, WritesItsReport)
+{
+  const fs::path      folder = scratch();
+  const fs::path      out = folder / "demo";
+  const ProcessResult result =
+    run(quoted(ANUNET_CLI) + " demo --config " + quoted(std::string(ANUNET_SOURCE_DIR) + "/test/Input/tiny-demo.yaml") +
+        " --data-root " + quoted(ANUNET_DATA_ROOT) + " --out " + quoted(out.string()));
+  ASSERT_EQ(result.status, 0) << result.output;
+  for (const char * file : { "report.md",
+                             "metrics.json",
+                             "case33_liver_seg.nii.gz",
+                             "training_curves.svg",
+                             "training/best.pt",
+                             "training/last.pt",
+                             "training/log.jsonl" })
+  {
+    EXPECT_TRUE(fs::is_regular_file(out / file)) << file;
+  }
+  std::ifstream in(out / "metrics.json");
+  const auto    metrics = nlohmann::json::parse(in);
+  EXPECT_EQ(metrics.at("case"), "33");
+  ASSERT_EQ(metrics.at("levels").size(), 4U);
+  for (const auto & level : metrics.at("levels"))
+  {
+    EXPECT_GE(level.at("dice").get<double>(), 0.0);
+    EXPECT_LE(level.at("dice").get<double>(), 1.0);
+    EXPECT_GT(level.at("ms_per_slice").get<double>(), 0.0);
+  }
+  // The segmentation is on the unseen case's own grid.
+  expectSameGrid(itk::ReadImage<LabelVolume>((out / "case33_liver_seg.nii.gz").string()).GetPointer(),
+                 itk::ANUNetImageReader::ReadVolume(dataPath("chaos-mr-t2/case33_t2.nii.gz")));
+  EXPECT_NE(result.output.find("Unseen case 33"), std::string::npos) << result.output;
+  size_t overlays = 0;
+  for (const auto & entry : fs::directory_iterator(out))
+  {
+    overlays += entry.path().filename().string().rfind("overlay_case33_slice", 0) == 0 ? 1 : 0;
+  }
+  EXPECT_GE(overlays, 1U);
 }
 #endif
