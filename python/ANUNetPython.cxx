@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <filesystem>
 
 namespace py = pybind11;
 
@@ -178,9 +179,37 @@ toDict(const anunet::TrainingSummary & s)
   return d;
 }
 
+/** Python's FileNotFoundError (not a bare RuntimeError) for a path that does not exist, before the reader
+ * sees it; what names exists but cannot be read is the reader's error. */
+void
+requireExisting(const std::string & path, const char * what)
+{
+  std::error_code error;
+  if (!std::filesystem::exists(path, error))
+  {
+    PyErr_SetString(PyExc_FileNotFoundError, (path + ": " + what + " does not exist").c_str());
+    throw py::error_already_set();
+  }
+}
+
+/** FileNotFoundError when the folder a file is to be written into does not exist. */
+void
+requireOutputFolder(const std::string & path)
+{
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  std::error_code             error;
+  if (!folder.empty() && !std::filesystem::is_directory(folder, error))
+  {
+    PyErr_SetString(PyExc_FileNotFoundError,
+                    (path + ": cannot write, the folder " + folder.string() + " does not exist").c_str());
+    throw py::error_already_set();
+  }
+}
+
 py::tuple
 readImage(const std::string & path, const std::string & series)
 {
+  requireExisting(path, "the image (file or DICOM folder)");
   VolumeType::Pointer image;
   {
     py::gil_scoped_release release;
@@ -196,6 +225,7 @@ writeImage(const py::array_t<TPixel, py::array::c_style | py::array::forcecast> 
            const Geometry &                                                       g,
            const std::string &                                                    path)
 {
+  requireOutputFolder(path);
   auto                   image = toItk<TPixel>(array, g);
   py::gil_scoped_release release;
   anunet::cli::writeImageFile(image.GetPointer(), path);
@@ -264,6 +294,7 @@ train(const std::string & configPath,
       int                 threads)
 {
   using namespace anunet::cli;
+  requireExisting(configPath, "the config file");
   TrainingConfig config = readTrainingConfig(configPath, dataRoot.empty() ? defaultDataRoot() : dataRoot);
   if (epochs > 0)
   {
@@ -318,6 +349,7 @@ PYBIND11_MODULE(_anunet, m)
     .def_static(
       "load",
       [](const std::string & path) {
+        requireExisting(path, "the model file");
         auto model = itk::ANUNetModel::New();
         {
           py::gil_scoped_release release;

@@ -91,14 +91,27 @@ class PythonFrontEndTest(unittest.TestCase):
         np.testing.assert_allclose(back.origin, self.truth.origin, atol=1e-4)
 
     def test_bad_input_names_the_problem(self):
-        with self.assertRaisesRegex(RuntimeError, "no_such_case.nii.gz"):
+        # Missing paths are FileNotFoundError (an OSError), as Python's own open() raises.
+        with self.assertRaisesRegex(FileNotFoundError, "no_such_case.nii.gz"):
             anunet.read_image(str(DATA / "no_such_case.nii.gz"))
+        with self.assertRaisesRegex(FileNotFoundError, "no_such_folder"):
+            self.truth.write(str(self.out / "no_such_folder" / "labels.nii.gz"))
+        with self.assertRaisesRegex(FileNotFoundError, "missing.yaml"):
+            anunet.train(str(self.out / "missing.yaml"), str(self.out / "never"))
+        with self.assertRaisesRegex(ValueError, "probabilit"):
+            anunet.segment(self.model, self.image, probability=True, largest_component=True)
+        # A file that exists but is no image stays the reader's error, naming the file.
+        garbage = self.out / "garbage.nii.gz"
+        garbage.write_bytes(b"not an image")
+        with self.assertRaisesRegex(RuntimeError, "garbage.nii.gz"):
+            anunet.read_image(str(garbage))
         with self.assertRaisesRegex(ValueError, "2-D or 3-D"):
             anunet.segment(self.model, anunet.Image(np.zeros((1, 2, 8, 8), np.float32)))
         with self.assertRaisesRegex(ValueError, "different shapes"):
             anunet.evaluate(self.truth == 1, anunet.Image(np.zeros((2, 8, 8), np.uint8)))
-        with self.assertRaisesRegex(RuntimeError, "missing.pt"):
+        with self.assertRaisesRegex(FileNotFoundError, "missing.pt"):
             anunet.Model.load(str(self.out / "missing.pt"))
+        self.assertFalse((self.out / "never").exists())
 
 
 if __name__ == "__main__":
