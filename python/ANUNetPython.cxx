@@ -176,6 +176,7 @@ toDict(const anunet::TrainingSummary & s)
   d["best_epoch"] = s.bestEpoch;
   d["seed"] = s.seed;
   d["created"] = s.created;
+  d["flips"] = s.flips;
   return d;
 }
 

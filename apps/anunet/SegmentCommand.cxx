@@ -149,6 +149,12 @@ runSegment(const SegmentArguments & args)
     // The model first: a wrong model file is reported before a large volume is read.
     auto model = itk::ANUNetModel::New();
     model->Load(args.model);
+    if (args.settings.mirror && !model->GetModel().training().flips)
+    {
+      // Measured on the cross-validation (docs/results/postprocessing.md): it can halve the Dice.
+      std::cerr << "anunet segment: warning: --mirror on a model trained without flips; its organs' sides are "
+                   "learned, and averaging in mirrored views can lower the Dice badly\n";
+    }
     if (!args.settings.probability && model->GetModel().outputChannels() > 255)
     {
       throw UsageError("the model has more classes than an 8-bit label image holds; use --probability");

@@ -41,6 +41,8 @@ struct ANUNetCore_EXPORT TrainingSummary
   int         bestEpoch = -1;
   uint64_t    seed = 0;
   std::string created; ///< ISO 8601 time of writing
+  /** Whether training augmented with left-right flips: test-time mirroring suits only such a model. */
+  bool flips = false;
 };
 
 /** The pruning level chosen on validation cases (`anunet prune`): the smallest level whose mean Dice is within

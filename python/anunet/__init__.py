@@ -14,6 +14,7 @@ Arrays are indexed [z, y, x] (as itk.GetArrayFromImage); spacing and origin are 
 Every call runs the same ITK filters as the C++ pipelines and the `anunet` tool, so the preprocessing
 recorded in a checkpoint is applied exactly as in training.
 """
+import warnings
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Tuple
 
@@ -74,6 +75,9 @@ def segment(model, image: Image, level: Optional[int] = None, threads: int = 0, 
     """
     if isinstance(model, str):
         model = Model.load(model)
+    if mirror and not model.training.get("flips", False):
+        warnings.warn("mirror=True on a model trained without flips: its organs' sides are learned, and averaging "
+                      "in mirrored views can lower the Dice badly (docs/results/postprocessing.md)", stacklevel=2)
     array = _anunet.segment(model, np.asarray(image.array, dtype=np.float32), image.geometry(),
                             -1 if level is None else level, threads,
                             batch, probability, mirror, largest_component)

@@ -110,7 +110,8 @@ to_json(nlohmann::json & j, const TrainingSummary & summary)
                       { "best_validation_dice", summary.bestValidationDice },
                       { "best_epoch", summary.bestEpoch },
                       { "seed", summary.seed },
-                      { "created", summary.created } };
+                      { "created", summary.created },
+                      { "flips", summary.flips } };
 }
 
 void
@@ -156,7 +157,9 @@ from_json(const nlohmann::json & j, TrainingSummary & summary)
 {
   json::requireObject(j, "training summary");
   json::rejectUnknownKeys(
-    j, { "loss", "epochs", "iterations", "best_validation_dice", "best_epoch", "seed", "created" }, "training summary");
+    j,
+    { "loss", "epochs", "iterations", "best_validation_dice", "best_epoch", "seed", "created", "flips" },
+    "training summary");
   json::readIfPresent(j, "loss", summary.loss);
   json::readIfPresent(j, "epochs", summary.epochs);
   json::readIfPresent(j, "iterations", summary.iterations);
@@ -164,6 +167,7 @@ from_json(const nlohmann::json & j, TrainingSummary & summary)
   json::readIfPresent(j, "best_epoch", summary.bestEpoch);
   json::readIfPresent(j, "seed", summary.seed);
   json::readIfPresent(j, "created", summary.created);
+  json::readIfPresent(j, "flips", summary.flips);
 }
 
 Model::Model(std::shared_ptr<Impl> impl)

@@ -744,6 +744,7 @@ TrainingRun::modelImpl() const
   impl.training.bestEpoch = m_BestEpoch;
   impl.training.seed = m_Options.seed;
   impl.training.created = isoTimeNow();
+  impl.training.flips = m_Options.augmentation.enabled && m_Options.augmentation.flips;
   impl.threads = m_Options.threads;
   return impl;
 }

@@ -368,6 +368,12 @@ TEST(ANUNetSegmentCommand, LargestComponentAndMirroring)
   EXPECT_GT(changed, 0U);
   EXPECT_LT(changed, n / 50);
 
+  // The committed model was trained without flips: mirroring it is allowed, with a warning.
+  const auto warned = run(quoted(ANUNET_CLI) + " segment --threads 2 --level 1 --mirror --model " + quoted(model) +
+                          " --input " + quoted(mr) + " --output " + quoted((folder / "w.nii.gz").string()));
+  EXPECT_EQ(warned.status, 0) << warned.output;
+  EXPECT_NE(warned.output.find("trained without flips"), std::string::npos) << warned.output;
+
   const auto both = run(quoted(ANUNET_CLI) + " segment --model " + quoted(model) + " --input " + quoted(mr) +
                         " --output " + quoted((folder / "p.nii.gz").string()) + " --probability --largest-component");
   EXPECT_EQ(both.status, 1);

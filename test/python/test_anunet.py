@@ -98,6 +98,8 @@ class PythonFrontEndTest(unittest.TestCase):
             self.truth.write(str(self.out / "no_such_folder" / "labels.nii.gz"))
         with self.assertRaisesRegex(FileNotFoundError, "missing.yaml"):
             anunet.train(str(self.out / "missing.yaml"), str(self.out / "never"))
+        with self.assertWarnsRegex(UserWarning, "without flips"):
+            anunet.segment(self.model, self.image, level=1, mirror=True, threads=2)
         with self.assertRaisesRegex(ValueError, "probabilit"):
             anunet.segment(self.model, self.image, probability=True, largest_component=True)
         # A file that exists but is no image stays the reader's error, naming the file.
