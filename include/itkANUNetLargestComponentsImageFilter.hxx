@@ -28,6 +28,7 @@
 #include "itkImageRegionIterator.h"
 #include "itkProgressReporter.h"
 
+#include <algorithm>
 #include <set>
 
 namespace itk

@@ -131,10 +131,10 @@ runPrune(const PruneArguments & args)
   }
   choice.level = chooseLevel(choice.scores, args.tolerance);
 
-  Model chosen = network;
-  chosen.setLevelChoice(choice);
+  // The loaded model itself records the choice (Model is a handle; nothing else holds this one).
+  model->GetModel().setLevelChoice(choice);
   const std::string output = args.output.empty() ? args.model : args.output;
-  chosen.save(output);
+  network.save(output);
 
   std::cout << "Validation cases";
   for (const auto & name : choice.cases)
