@@ -28,17 +28,22 @@
 namespace anunet::cli
 {
 
-ProgressBar::ProgressBar(std::string label)
+ProgressBar::ProgressBar(std::string label, bool shown)
   : m_Label(std::move(label))
   , m_Start(std::chrono::steady_clock::now())
   , m_LastPlainLine(m_Start)
   , m_Terminal(isatty(STDERR_FILENO) != 0)
+  , m_Shown(shown)
 {}
 
 void
 ProgressBar::update(double fraction, const std::string & text, double secondsRemaining)
 {
   using namespace std::chrono;
+  if (!m_Shown)
+  {
+    return;
+  }
   m_Fraction = std::clamp(fraction, 0.0, 1.0);
   const auto   now = steady_clock::now();
   const double elapsed = duration<double>(now - m_Start).count();
@@ -72,6 +77,10 @@ ProgressBar::update(double fraction, const std::string & text, double secondsRem
 void
 ProgressBar::message(const std::string & text)
 {
+  if (!m_Shown)
+  {
+    return;
+  }
   if (m_Drawn)
   {
     std::cerr << "\r\033[K";

@@ -28,7 +28,8 @@ namespace anunet::cli
 class ProgressBar
 {
 public:
-  explicit ProgressBar(std::string label);
+  /** A silent bar draws nothing (the other ranks of a distributed run). */
+  explicit ProgressBar(std::string label, bool shown = true);
 
   /** fraction in [0, 1]; secondsRemaining < 0 lets the bar estimate it from the elapsed time. */
   void
@@ -46,6 +47,7 @@ private:
   std::chrono::steady_clock::time_point m_Start;
   std::chrono::steady_clock::time_point m_LastPlainLine;
   bool                                  m_Terminal;
+  bool                                  m_Shown;
   bool                                  m_Drawn = false;
   double                                m_Fraction = 0.0;
 };

@@ -43,6 +43,8 @@ struct TrainArguments
   int64_t     seed = -1;
   int         threads = -1;
   int         size = -1;
+  bool        distributed = false;
+  double      distributedTimeout = -1.0;
 };
 
 /** Command-line flags win over the config file. */
@@ -90,6 +92,21 @@ applyOverrides(const TrainArguments & args, TrainingConfig & config)
   {
     o.resumeFrom = args.resume;
   }
+  if (args.distributed)
+  {
+    try
+    {
+      o.distributed = DistributedOptions::fromEnvironment();
+    }
+    catch (const std::invalid_argument & e)
+    {
+      throw UsageError(std::string("--distributed: ") + e.what());
+    }
+    if (args.distributedTimeout > 0)
+    {
+      o.distributed.timeoutSeconds = args.distributedTimeout;
+    }
+  }
 }
 
 void
@@ -99,6 +116,10 @@ runTrain(const TrainArguments & args)
   applyOverrides(args, config);
   finalizeTrainingConfig(config, args.out);
   const TrainingRun run = runTraining(config);
+  if (config.options.distributed.rank != 0)
+  {
+    return; // rank 0 reports for all
+  }
   const auto &      summary = run.model->GetModel().training();
   const std::string best = (std::filesystem::path(args.out) / "best.pt").string();
   if (summary.bestValidationDice < 0.0)
@@ -132,6 +153,15 @@ addTrainCommand(CLI::App & app)
   cmd->add_option("--seed", args->seed, "Random seed");
   cmd->add_option("--threads", args->threads, "LibTorch threads (0: all cores)");
   cmd->add_option("--size", args->size, "Network in-plane size (square)");
+  cmd->add_flag("--distributed",
+                args->distributed,
+                "Data-parallel training with the other ranks named by the environment (torchrun's MASTER_ADDR, "
+                "MASTER_PORT, WORLD_SIZE, RANK, or a Slurm step's); --batch-size is the global batch");
+  cmd
+    ->add_option("--distributed-timeout",
+                 args->distributedTimeout,
+                 "Seconds a rank waits for the others before it fails (default 300)")
+    ->check(CLI::PositiveNumber);
   cmd->callback([args] { runTrain(*args); });
 }
 

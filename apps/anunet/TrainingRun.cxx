@@ -53,7 +53,9 @@ runTraining(const TrainingConfig & config)
   auto trainer = itk::ANUNetTrainingFilter<VolumeType, VolumeType>::New();
   trainer->SetOptions(config.options);
 
-  ProgressBar reading("read");
+  // In a distributed run the other ranks train silently; rank 0 speaks (and writes) for all.
+  const bool  speaks = config.options.distributed.rank == 0;
+  ProgressBar reading("read", speaks);
   const auto  total = config.training.size() + config.validation.size();
   size_t      done = 0;
   auto        addCases = [&](const std::vector<CaseFiles> & cases, bool validation) {
@@ -72,7 +74,7 @@ runTraining(const TrainingConfig & config)
                    " validation cases");
   reading.finish();
 
-  ProgressBar bar("train");
+  ProgressBar bar("train", speaks);
   trainer->SetProgressCallback([&bar](const TrainingProgress & p) {
     bar.update(static_cast<double>(p.iteration) / static_cast<double>(std::max<int64_t>(1, p.totalIterations)),
                "epoch " + std::to_string(p.epoch) + "/" + std::to_string(p.epochs) + " loss " + formatNumber(p.loss, 4),
@@ -92,6 +94,10 @@ runTraining(const TrainingConfig & config)
   TrainingRun run;
   run.model = trainer->GetOutput();
   run.history = trainer->GetHistory();
+  if (!speaks)
+  {
+    return run;
+  }
   writeCurvesSvg(run.history,
                  toString(config.options.network.architecture) + ", task " + config.task,
                  (std::filesystem::path(config.options.outputDirectory) / "curves.svg").string());

@@ -62,6 +62,45 @@ struct ANUNetCore_EXPORT AugmentationOptions
   double intensityShift = 0.1;   ///< x + u, u uniform in [-s, s]
 };
 
+/** Data-parallel training over several processes on LibTorch's distributed runtime (c10d, Gloo).
+ *
+ * Every rank holds the whole network. The options' batchSize is the GLOBAL batch: every rank draws the same
+ * seeded batch, augments it, and trains on its own batchSize / worldSize slices of it. Batch statistics
+ * (batch normalisation, the batch Dice of the losses) are summed over all ranks and gradients averaged, so
+ * that W ranks compute the same step as one process on the whole batch, up to rounding. Validation cases
+ * are shared out between the ranks and their Dice gathered. Only rank 0 writes checkpoints and the log. */
+struct ANUNetCore_EXPORT DistributedOptions
+{
+  int         worldSize = 1; ///< processes taking part; 1 = not distributed
+  int         rank = 0;      ///< this process, 0 .. worldSize - 1; rank 0 hosts the rendezvous store
+  int         localRank = 0; ///< rank on this host (the CUDA device a rank would use)
+  std::string masterAddress = "127.0.0.1";
+  int         masterPort = 29500;
+  /** How long a rank waits for the rendezvous and for any collective before it gives up with an error:
+   * a rank that died makes the others fail after at most this long, never hang. */
+  double timeoutSeconds = 300.0;
+
+  bool
+  enabled() const
+  {
+    return worldSize > 1;
+  }
+
+  /** Throws std::invalid_argument naming the field when the settings are inconsistent. */
+  void
+  validate() const;
+
+  /** The settings of torchrun (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK) or, where WORLD_SIZE is
+   * unset, of a Slurm step (SLURM_NTASKS, SLURM_PROCID, SLURM_LOCALID, the first host of SLURM_JOB_NODELIST
+   * unless MASTER_ADDR is set). Throws std::invalid_argument naming the variable that is malformed. */
+  static DistributedOptions
+  fromEnvironment();
+
+  /** The first host of a Slurm node list: "gpu[07-09,12],cpu1" gives "gpu07". */
+  static std::string
+  firstHost(const std::string & slurmNodeList);
+};
+
 struct ANUNetCore_EXPORT TrainingOptions
 {
   NetworkOptions network;
@@ -100,6 +139,8 @@ struct ANUNetCore_EXPORT TrainingOptions
   /** LibTorch intra-op threads during train() (restored afterwards); 0 = all hardware threads. */
   int threads = 0;
 
+  DistributedOptions distributed;
+
   /** Where best.pt, last.pt and log.jsonl go; created if missing. Empty: nothing is written (and a run
    * cannot be resumed). */
   std::string outputDirectory;
@@ -118,11 +159,12 @@ struct ANUNetCore_EXPORT EpochRecord
   double              loss = 0.0;
   double              validationDice = -1.0; ///< mean over validation volumes of the 3-D Dice; -1 without validation
   std::vector<double> validationDicePerCase;
-  double              learningRate = 0.0;      ///< the rate of the epoch's last optimiser step
-  double              seconds = 0.0;           ///< training and validation of this epoch, wall clock
-  double              dataSeconds = 0.0;       ///< of seconds: drawing and augmenting the batches
-  double              validationSeconds = 0.0; ///< of seconds: validating
-  bool                best = false;            ///< best validation Dice so far (every epoch without validation)
+  double              learningRate = 0.0;         ///< the rate of the epoch's last optimiser step
+  double              seconds = 0.0;              ///< training and validation of this epoch, wall clock
+  double              dataSeconds = 0.0;          ///< of seconds: drawing and augmenting the batches
+  double              validationSeconds = 0.0;    ///< of seconds: validating
+  double              communicationSeconds = 0.0; ///< of seconds: waiting in collectives (distributed only)
+  bool                best = false;               ///< best validation Dice so far (every epoch without validation)
 };
 
 struct ANUNetCore_EXPORT TrainingProgress

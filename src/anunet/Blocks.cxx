@@ -17,6 +17,10 @@
  *=========================================================================*/
 #include "Blocks.h"
 
+#include "Distributed.h"
+
+#include <algorithm>
+
 namespace anunet
 {
 
@@ -32,6 +36,34 @@ torch::nn::Conv2d
 conv1x1(int64_t in, int64_t out)
 {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).bias(true));
+}
+
+/** Batch normalisation. In a distributed training step its statistics are those of the whole batch over
+ * all ranks (synchronised batch norm), so that the ranks compute the step one process would compute on the
+ * whole batch; the module's own kernel everywhere else. Two passes (mean, then the centred squares) keep
+ * the variance as accurate as the kernel's. */
+at::Tensor
+normalize(torch::nn::BatchNorm2d & norm, const at::Tensor & x)
+{
+  if (!batchIsDistributed() || !norm->is_training())
+  {
+    return norm(x);
+  }
+  const at::Tensor input = x.to(at::kFloat); // statistics in float32 under bfloat16 autocast too
+  const double     count = static_cast<double>(input.numel() / input.size(1)) * batchRanks();
+  const at::Tensor mean = batchSum(input.sum({ 0, 2, 3 })) / count;
+  const at::Tensor centred = input - mean.view({ 1, -1, 1, 1 });
+  const at::Tensor variance = batchSum((centred * centred).sum({ 0, 2, 3 })) / count;
+  {
+    torch::NoGradGuard noGrad;
+    norm->num_batches_tracked += 1;
+    const auto   momentum = norm->options.momentum();
+    const double m = momentum ? *momentum : 1.0 / norm->num_batches_tracked.item<double>();
+    norm->running_mean.mul_(1 - m).add_(mean.detach(), m);
+    norm->running_var.mul_(1 - m).add_(variance.detach() * (count / std::max(1.0, count - 1)), m);
+  }
+  const at::Tensor scale = (variance + norm->options.eps()).rsqrt() * norm->weight;
+  return (centred * scale.view({ 1, -1, 1, 1 }) + norm->bias.view({ 1, -1, 1, 1 })).to(x.scalar_type());
 }
 } // namespace
 
@@ -84,8 +116,8 @@ ConvBlockImpl::ConvBlockImpl(int64_t inChannels, int64_t outChannels)
 torch::Tensor
 ConvBlockImpl::forward(const torch::Tensor & input)
 {
-  auto x = m_Norm1(m_Conv1(input)).relu_();
-  return m_Norm2(m_Conv2(x)).relu_();
+  auto x = normalize(m_Norm1, m_Conv1(input)).relu_();
+  return normalize(m_Norm2, m_Conv2(x)).relu_();
 }
 
 RecurrentBlockImpl::RecurrentBlockImpl(int64_t channels, int recurrence)
@@ -97,10 +129,10 @@ RecurrentBlockImpl::RecurrentBlockImpl(int64_t channels, int recurrence)
 torch::Tensor
 RecurrentBlockImpl::forward(const torch::Tensor & input)
 {
-  auto x1 = m_Norm(m_Conv(input)).relu_();
+  auto x1 = normalize(m_Norm, m_Conv(input)).relu_();
   for (int step = 0; step < m_Recurrence; ++step)
   {
-    x1 = m_Norm(m_Conv(input + x1)).relu_();
+    x1 = normalize(m_Norm, m_Conv(input + x1)).relu_();
   }
   return x1;
 }
@@ -128,7 +160,7 @@ TransposedUpConvImpl::TransposedUpConvImpl(int64_t inChannels, int64_t outChanne
 torch::Tensor
 TransposedUpConvImpl::forward(const torch::Tensor & input)
 {
-  return m_Norm(m_Conv(input)).relu_();
+  return normalize(m_Norm, m_Conv(input)).relu_();
 }
 
 UpConvImpl::UpConvImpl(int64_t inChannels, int64_t outChannels)
@@ -139,7 +171,7 @@ UpConvImpl::UpConvImpl(int64_t inChannels, int64_t outChannels)
 torch::Tensor
 UpConvImpl::forward(const torch::Tensor & input)
 {
-  return m_Norm(m_Conv(upsampleNearest2x(input))).relu_();
+  return normalize(m_Norm, m_Conv(upsampleNearest2x(input))).relu_();
 }
 
 AttentionGateImpl::AttentionGateImpl(int64_t gatingChannels, int64_t skipChannels, int64_t intermediateChannels)
@@ -155,8 +187,8 @@ torch::Tensor
 AttentionGateImpl::forward(const torch::Tensor & gating, const torch::Tensor & skip)
 {
   // add_ into the BN output is safe for autograd (BN does not keep its output), and saves one tensor.
-  auto sum = m_GatingNorm(m_GatingConv(gating)).add_(m_SkipNorm(m_SkipConv(skip))).relu_();
-  auto psi = m_PsiNorm(m_PsiConv(sum)).sigmoid_();
+  auto sum = normalize(m_GatingNorm, m_GatingConv(gating)).add_(normalize(m_SkipNorm, m_SkipConv(skip))).relu_();
+  auto psi = normalize(m_PsiNorm, m_PsiConv(sum)).sigmoid_();
   return skip * psi;
 }
 

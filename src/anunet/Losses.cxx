@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "anunet/Losses.h"
 
+#include "Distributed.h"
+
 #include <ATen/ATen.h>
 
 #include <sstream>
@@ -110,16 +112,24 @@ diceCoefficient(const ClassMaps & maps, double smooth, bool squared, bool perSam
   const int64_t k = maps.probabilities.size(1);
   const auto    y = maps.probabilities.narrow(1, 1, k - 1);
   const auto    t = maps.target.narrow(1, 1, k - 1);
-  const auto    dims = perSample ? std::vector<int64_t>{ 2, 3 } : std::vector<int64_t>{ 0, 2, 3 };
-  const auto    intersection = (y * t).sum(dims);
-  const auto    denominator = squared ? (y * y).sum(dims) + (t * t).sum(dims) : y.sum(dims) + t.sum(dims);
+  if (perSample)
+  {
+    const std::vector<int64_t> dims{ 2, 3 };
+    const auto                 intersection = (y * t).sum(dims);
+    const auto denominator = squared ? (y * y).sum(dims) + (t * t).sum(dims) : y.sum(dims) + t.sum(dims);
+    return batchMean((2 * intersection + smooth) / (denominator + smooth));
+  }
+  // Batch sums: over the ranks' shares too in a distributed step, so that the Dice is the whole batch's.
+  const std::vector<int64_t> dims{ 0, 2, 3 };
+  const auto                 intersection = batchSum((y * t).sum(dims));
+  const auto denominator = batchSum(squared ? (y * y).sum(dims) + (t * t).sum(dims) : y.sum(dims) + t.sum(dims));
   return ((2 * intersection + smooth) / (denominator + smooth)).mean();
 }
 
 at::Tensor
 crossEntropy(const ClassMaps & maps)
 {
-  return -(maps.target * maps.logProbabilities).sum(1).mean();
+  return batchMean(-(maps.target * maps.logProbabilities).sum(1));
 }
 
 } // namespace
@@ -138,7 +148,7 @@ hybridLoss(const torch::Tensor & logits, const torch::Tensor & target, const Hyb
     distance = distance.detach();
   }
   const auto weight = (0.25 + options.epsilon) / (distance.pow(options.gamma) + options.epsilon);
-  const auto weightedCrossEntropy = -(weight * maps.target * maps.logProbabilities).sum(1).mean();
+  const auto weightedCrossEntropy = batchMean(-(weight * maps.target * maps.logProbabilities).sum(1));
   const auto dice = diceCoefficient(maps, options.smooth, /*squared=*/true, /*perSample=*/false);
   return (1 - dice) + options.alpha * weightedCrossEntropy;
 }
@@ -171,7 +181,7 @@ focalLoss(const torch::Tensor & logits, const torch::Tensor & target, double alp
     oneMinus = oneMinus.clamp_min(1e-12);
   }
   const auto modulation = oneMinus.pow(gamma);
-  return -(classWeight * modulation * maps.target * maps.logProbabilities).sum(1).mean();
+  return batchMean(-(classWeight * modulation * maps.target * maps.logProbabilities).sum(1));
 }
 
 torch::Tensor

@@ -19,6 +19,7 @@
 
 #include "Augmentation.h"
 #include "Checkpoint.h"
+#include "Distributed.h"
 #include "Losses.h"
 #include "ModelImpl.h"
 #include "SliceSampler.h"
@@ -172,6 +173,10 @@ validateOptions(const TrainingOptions & o)
           "precision must be \"float32\" or \"bfloat16\", got \"" + o.precision + "\"");
   require(o.foregroundFraction >= 0 && o.foregroundFraction <= 1, "foreground fraction must lie in [0, 1]");
   makeLoss(o.loss); // throws for an unknown name, listing the valid ones
+  o.distributed.validate();
+  require(o.batchSize % o.distributed.worldSize == 0,
+          "the batch size (" + std::to_string(o.batchSize) + ", the global batch) must be a multiple of the " +
+            std::to_string(o.distributed.worldSize) + " ranks, so that every rank trains on an equal share");
 }
 
 /** What must be equal for a resumed run to continue the interrupted one (epochs may grow; paths,
@@ -211,6 +216,7 @@ toJson(const EpochRecord & r)
                { "seconds", r.seconds },
                { "data_seconds", r.dataSeconds },
                { "validation_seconds", r.validationSeconds },
+               { "communication_seconds", r.communicationSeconds },
                { "best", r.best } };
 }
 
@@ -227,6 +233,7 @@ epochRecordFromJson(const Json & j)
   r.seconds = j.at("seconds").get<double>();
   r.dataSeconds = j.value("data_seconds", 0.0);
   r.validationSeconds = j.value("validation_seconds", 0.0);
+  r.communicationSeconds = j.value("communication_seconds", 0.0);
   r.best = j.at("best").get<bool>();
   return r;
 }
@@ -329,6 +336,11 @@ private:
   writeLog(const std::string & line, bool truncate) const;
   std::string
   path(const char * file) const;
+  /** Whether this process writes the checkpoints and the log: only rank 0 of a distributed run does. */
+  bool
+  writes() const;
+  void
+  synchroniseWeights();
   Model
   result();
 
@@ -344,7 +356,8 @@ private:
   std::unique_ptr<Augmenter>                         m_Augmenter;
   std::unique_ptr<DeepSupervisionLoss>               m_Loss;
   std::vector<ValidationCase>                        m_ValidationCases;
-  std::vector<std::pair<std::string, torch::Tensor>> m_BestWeights; ///< clones, empty before the first best epoch
+  std::vector<std::pair<std::string, torch::Tensor>> m_BestWeights;  ///< clones, empty before the first best epoch
+  std::unique_ptr<Communicator>                      m_Communicator; ///< distributed runs only
 
   int64_t m_IterationsPerEpoch = 0;
   int64_t m_Iterations = 0; ///< optimiser steps done
@@ -461,7 +474,7 @@ TrainingRun::setUp()
     m_Network = makeNetwork(m_Options.network);
     makeOptimizer();
   }
-  if (!m_Options.outputDirectory.empty())
+  if (writes())
   {
     std::error_code error;
     std::filesystem::create_directories(m_Options.outputDirectory, error);
@@ -615,7 +628,9 @@ TrainingRun::trainEpoch(int epoch, EpochRecord & record)
   double        lossSum = 0.0;
   for (int64_t i = 0; i < m_IterationsPerEpoch; ++i)
   {
-    if (m_Owner.stopRequested.load())
+    // A stop asked of one rank (a signal to rank 0, say) stops all of them at the same step.
+    const bool stop = m_Communicator ? m_Communicator->any(m_Owner.stopRequested.load()) : m_Owner.stopRequested.load();
+    if (stop)
     {
       return false;
     }
@@ -623,9 +638,18 @@ TrainingRun::trainEpoch(int epoch, EpochRecord & record)
     record.learningRate = learningRateAt(m_Iterations);
     setLearningRate(record.learningRate);
 
+    // Every rank draws and augments the same global batch (the generators stay in step, and a resumed run
+    // of any world size continues the same sequence), then trains on its share.
     auto batch = m_Sampler->next(m_Options.batchSize);
     m_Augmenter->apply(batch.images, batch.labels);
+    if (m_Communicator)
+    {
+      const int64_t share = m_Options.batchSize / m_Communicator->size();
+      batch.images = batch.images.narrow(0, share * m_Communicator->rank(), share);
+      batch.labels = batch.labels.narrow(0, share * m_Communicator->rank(), share);
+    }
     record.dataSeconds += secondsSince(stepStart);
+    const ActiveCommunicator   distributed(m_Communicator.get());
     std::vector<torch::Tensor> heads;
     if (m_Options.precision == "bfloat16")
     {
@@ -647,6 +671,10 @@ TrainingRun::trainEpoch(int epoch, EpochRecord & record)
       parameter.mutable_grad().reset();
     }
     loss.backward();
+    if (m_Communicator)
+    {
+      m_Communicator->averageGradients(m_Parameters);
+    }
     m_Optimizer->step();
 
     const double value = loss.item<double>();
@@ -679,6 +707,10 @@ TrainingRun::trainEpoch(int epoch, EpochRecord & record)
   }
   record.loss = lossSum / static_cast<double>(m_IterationsPerEpoch);
   record.iterations = m_Iterations;
+  if (m_Communicator)
+  {
+    record.communicationSeconds = m_Communicator->takeCommunicationSeconds();
+  }
   return true;
 }
 
@@ -695,8 +727,12 @@ TrainingRun::validate()
   m_Network->eval();
   const int64_t chunk = std::min<int64_t>(16, 2 * m_Options.batchSize);
   const int64_t classes = std::max(2, m_Options.network.classes);
-  for (const auto & c : m_ValidationCases)
+  const int     ranks = m_Communicator ? m_Communicator->size() : 1;
+  const int     rank = m_Communicator ? m_Communicator->rank() : 0;
+  dice.assign(m_ValidationCases.size(), 0.0);
+  for (size_t index = rank; index < m_ValidationCases.size(); index += ranks)
   {
+    const auto & c = m_ValidationCases[index];
     // 3-D Dice per class over the whole volume: accumulate |A n G|, |A| and |G| over the slices.
     std::vector<int64_t> overlap(classes, 0), predicted(classes, 0), truth(classes, 0);
     for (int64_t s = 0; s < c.image.size(0); s += chunk)
@@ -722,7 +758,14 @@ TrainingRun::validate()
       // Both empty: nothing to find and nothing found is a perfect answer.
       sum += denominator == 0 ? 1.0 : 2.0 * static_cast<double>(overlap[k]) / static_cast<double>(denominator);
     }
-    dice.push_back(sum / static_cast<double>(classes - 1));
+    dice[index] = sum / static_cast<double>(classes - 1);
+  }
+  if (m_Communicator)
+  {
+    // Each case was scored by one rank; the others hold 0 for it.
+    at::Tensor gathered = torch::tensor(dice, torch::kDouble);
+    m_Communicator->allReduceSum(gathered);
+    dice.assign(gathered.data_ptr<double>(), gathered.data_ptr<double>() + gathered.numel());
   }
   m_Network->train();
   m_ValidationSeconds += secondsSince(start);
@@ -755,10 +798,29 @@ TrainingRun::path(const char * file) const
   return (std::filesystem::path(m_Options.outputDirectory) / file).string();
 }
 
+bool
+TrainingRun::writes() const
+{
+  return !m_Options.outputDirectory.empty() && (!m_Communicator || m_Communicator->rank() == 0);
+}
+
+void
+TrainingRun::synchroniseWeights()
+{
+  // Seeded initialisation already agrees; this also covers a resume from files that differ between hosts.
+  std::vector<torch::Tensor> state;
+  for (const auto & [name, tensor] : namedState(*m_Network))
+  {
+    state.push_back(tensor.detach());
+  }
+  torch::NoGradGuard noGrad;
+  m_Communicator->broadcastFromFirst(state);
+}
+
 void
 TrainingRun::writeCheckpoints(bool best)
 {
-  if (m_Options.outputDirectory.empty())
+  if (!writes())
   {
     return;
   }
@@ -805,7 +867,7 @@ TrainingRun::writeCheckpoints(bool best)
 void
 TrainingRun::writeLog(const std::string & line, bool truncate) const
 {
-  if (m_Options.outputDirectory.empty())
+  if (!writes())
   {
     return;
   }
@@ -897,7 +959,15 @@ Model
 TrainingRun::run()
 {
   checkData();
+  if (m_Options.distributed.enabled())
+  {
+    m_Communicator = std::make_unique<Communicator>(m_Options.distributed);
+  }
   setUp();
+  if (m_Communicator)
+  {
+    synchroniseWeights();
+  }
   for (int epoch = m_Epoch + 1; epoch <= m_Options.epochs; ++epoch)
   {
     if (m_Owner.stopRequested.load())
