@@ -160,6 +160,7 @@ toDict(const anunet::EpochRecord & r)
   d["seconds"] = r.seconds;
   d["data_seconds"] = r.dataSeconds;
   d["validation_seconds"] = r.validationSeconds;
+  d["communication_seconds"] = r.communicationSeconds;
   d["best"] = r.best;
   return d;
 }
@@ -292,7 +293,9 @@ train(const std::string & configPath,
       const std::string & dataRoot,
       int                 epochs,
       int                 seed,
-      int                 threads)
+      int                 threads,
+      bool                distributed,
+      double              distributedTimeout)
 {
   using namespace anunet::cli;
   requireExisting(configPath, "the config file");
@@ -308,6 +311,14 @@ train(const std::string & configPath,
   if (threads >= 0)
   {
     config.options.threads = threads;
+  }
+  if (distributed)
+  {
+    config.options.distributed = anunet::DistributedOptions::fromEnvironment(); // ValueError naming the variable
+    if (distributedTimeout > 0)
+    {
+      config.options.distributed.timeoutSeconds = distributedTimeout;
+    }
   }
   finalizeTrainingConfig(config, out);
   TrainingRun run;
@@ -423,7 +434,9 @@ PYBIND11_MODULE(_anunet, m)
         py::arg("data_root"),
         py::arg("epochs"),
         py::arg("seed"),
-        py::arg("threads"));
+        py::arg("threads"),
+        py::arg("distributed"),
+        py::arg("distributed_timeout"));
 
   // C++ exceptions carry the file and the problem; surface them as Python exceptions of the same kind.
   py::register_exception_translator([](std::exception_ptr p) {

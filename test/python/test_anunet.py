@@ -51,6 +51,18 @@ class PythonFrontEndTest(unittest.TestCase):
         self.assertEqual(self.model.training["iterations"], 4)
         self.assertLess(self.model.parameter_count(1), self.model.parameter_count(4))
 
+    def test_distributed_training_names_a_malformed_environment(self):
+        saved = {k: os.environ.get(k) for k in ("WORLD_SIZE", "RANK")}
+        os.environ.update(WORLD_SIZE="2", RANK="5")
+        try:
+            with self.assertRaisesRegex(ValueError, "RANK='5'"):
+                anunet.train(str(HERE.parent / "Input" / "tiny-train.yaml"), str(self.out / "ddp"),
+                             data_root=str(DATA.parent), distributed=True)
+        finally:
+            for k, v in saved.items():
+                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+        self.assertFalse((self.out / "ddp").exists(), "nothing is written before the options are checked")
+
     def test_segment_equals_the_command_line_tool(self):
         for level in (1, 4):
             labels = anunet.segment(self.model, self.image, level=level, threads=2)
