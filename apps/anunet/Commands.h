@@ -41,6 +41,8 @@ addTrainCommand(CLI::App & app);
 void
 addSegmentCommand(CLI::App & app);
 void
+addSummarizeCommand(CLI::App & app);
+void
 addEvaluateCommand(CLI::App & app);
 void
 addDemoCommand(CLI::App & app);

@@ -29,22 +29,6 @@
 namespace anunet::cli
 {
 
-MaskType::Pointer
-mapLabels(const itk::ANUNetImageReader::VolumeType * labels, const LabelMapping & mapping)
-{
-  auto mask = MaskType::New();
-  mask->CopyInformation(labels);
-  mask->SetRegions(labels->GetLargestPossibleRegion());
-  mask->Allocate();
-  itk::ImageRegionConstIterator<itk::ANUNetImageReader::VolumeType> in(labels, labels->GetLargestPossibleRegion());
-  itk::ImageRegionIterator<MaskType>                                out(mask, mask->GetLargestPossibleRegion());
-  for (; !in.IsAtEnd(); ++in, ++out)
-  {
-    out.Set(static_cast<unsigned char>(mapping.classOf(static_cast<int>(std::lround(in.Get())))));
-  }
-  return mask;
-}
-
 LevelResult
 segmentAtLevel(itk::ANUNetModel *                         model,
                const itk::ANUNetImageReader::VolumeType * image,

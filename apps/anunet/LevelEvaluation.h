@@ -21,7 +21,10 @@
 #include "anunet/Preprocessing.h"
 #include "itkANUNetImageReader.h"
 #include "itkANUNetModel.h"
+#include "itkImageRegionIterator.h"
 #include "itkSegmentationMetricsImageFilter.h"
+
+#include <cmath>
 
 #include <string>
 #include <vector>
@@ -32,8 +35,29 @@ namespace anunet::cli
 using MaskType = itk::Image<unsigned char, 3>;
 
 /** A ground truth's source labels as the task's classes (0 = background), on its own grid. */
-MaskType::Pointer
-mapLabels(const itk::ANUNetImageReader::VolumeType * labels, const LabelMapping & mapping);
+template <unsigned int VDimension>
+typename itk::Image<unsigned char, VDimension>::Pointer
+mapLabelImage(const itk::Image<float, VDimension> * labels, const LabelMapping & mapping)
+{
+  using OutputType = itk::Image<unsigned char, VDimension>;
+  auto mask = OutputType::New();
+  mask->CopyInformation(labels);
+  mask->SetRegions(labels->GetLargestPossibleRegion());
+  mask->Allocate();
+  itk::ImageRegionConstIterator<itk::Image<float, VDimension>> in(labels, labels->GetLargestPossibleRegion());
+  itk::ImageRegionIterator<OutputType>                         out(mask, mask->GetLargestPossibleRegion());
+  for (; !in.IsAtEnd(); ++in, ++out)
+  {
+    out.Set(static_cast<unsigned char>(mapping.classOf(static_cast<int>(std::lround(in.Get())))));
+  }
+  return mask;
+}
+
+inline MaskType::Pointer
+mapLabels(const itk::ANUNetImageReader::VolumeType * labels, const LabelMapping & mapping)
+{
+  return mapLabelImage<3>(labels, mapping);
+}
 
 /** One case segmented at one pruning level and scored against its ground truth in 3-D. */
 struct LevelResult

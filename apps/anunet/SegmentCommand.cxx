@@ -15,20 +15,19 @@
  *  limitations under the License.
  *
  *=========================================================================*/
+#include "BatchSegmentation.h"
 #include "Commands.h"
+#include "ImageSegmentation.h"
 #include "OutputFiles.h"
 #include "Progress.h"
 #include "Segmentation.h"
 
 #include "itkANUNetImageReader.h"
 #include "itkANUNetModel.h"
-#include "itkImageRegionConstIterator.h"
 
-#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 namespace anunet::cli
 {
@@ -42,46 +41,21 @@ struct SegmentArguments
   std::string          output;
   std::string          seriesUid;
   SegmentationSettings settings;
+  // The manifest form (BatchSegmentation.h).
+  std::string manifest;
+  std::string outputDir;
+  std::string shard = "0/1";
 };
 
-/** Formats whose pixels live in a second file named inside the header: renaming the header alone would break it. */
 void
-requireSingleFileFormat(const std::string & path)
+requireOutputFile(const std::string & path)
 {
-  std::string lower = path;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const std::string twoFile : { ".mhd", ".nhdr", ".hdr" })
-  {
-    if (lower.size() >= twoFile.size() && lower.compare(lower.size() - twoFile.size(), twoFile.size(), twoFile) == 0)
-    {
-      throw UsageError("--output '" + path + "': " + twoFile +
-                       " keeps the pixels in a second file; use a single-file format such as .nii.gz, .nrrd or .mha");
-    }
-  }
+  requireSingleFileFormat(path, "--output '" + path + "'");
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty() && !std::filesystem::is_directory(parent))
   {
     throw UsageError("--output '" + path + "': the folder '" + parent.string() + "' does not exist");
   }
-}
-
-template <typename TImage>
-std::string
-describe(const TImage * image)
-{
-  std::ostringstream text;
-  const auto         size = image->GetLargestPossibleRegion().GetSize();
-  for (unsigned int d = 0; d < TImage::ImageDimension; ++d)
-  {
-    text << (d > 0 ? " x " : "") << size[d];
-  }
-  text << " voxels of " << image->GetSpacing()[0];
-  for (unsigned int d = 1; d < TImage::ImageDimension; ++d)
-  {
-    text << " x " << image->GetSpacing()[d];
-  }
-  text << " mm";
-  return text.str();
 }
 
 template <unsigned int VDimension, typename TOutputPixel>
@@ -104,15 +78,10 @@ segment(const SegmentArguments & args, const itk::ANUNetModel * model, itk::Imag
   bar.finish();
   writeImageFile(output.GetPointer(), args.output);
 
-  std::cout << "segment: " << args.input << " (" << describe(image) << ") -> " << args.output;
+  std::cout << "segment: " << args.input << " (" << describeImage(image) << ") -> " << args.output;
   if (!args.settings.probability)
   {
-    size_t foreground = 0;
-    for (itk::ImageRegionConstIterator<OutputImageType> it(output, output->GetBufferedRegion()); !it.IsAtEnd(); ++it)
-    {
-      foreground += it.Get() != 0 ? 1 : 0;
-    }
-    std::cout << ": " << foreground << " labelled voxels";
+    std::cout << ": " << countLabelled(output.GetPointer()) << " labelled voxels";
   }
   std::cout << '\n';
 }
@@ -134,7 +103,32 @@ segmentImage(const SegmentArguments & args, const itk::ANUNetModel * model, itk:
 void
 runSegment(const SegmentArguments & args)
 {
-  requireSingleFileFormat(args.output);
+  if (!args.manifest.empty())
+  {
+    if (args.outputDir.empty())
+    {
+      throw UsageError("--manifest needs --output-dir, the folder for the outputs and the records of the cases");
+    }
+    if (!args.seriesUid.empty())
+    {
+      throw UsageError("--series-uid names a series of one DICOM folder; with --manifest, give each case's in a "
+                       "series_uid column");
+    }
+    BatchArguments batch;
+    batch.model = args.model;
+    batch.manifest = args.manifest;
+    batch.outputDir = args.outputDir;
+    batch.shard = args.shard;
+    batch.settings = args.settings;
+    runBatchSegmentation(batch);
+    return;
+  }
+  if (args.input.empty() || args.output.empty())
+  {
+    throw UsageError(std::string(args.input.empty() ? "--input" : "--output") +
+                     " is required (or --manifest and --output-dir, to segment the images a CSV file lists)");
+  }
+  requireOutputFile(args.output);
   if (args.settings.largestComponents && args.settings.probability)
   {
     throw UsageError("--largest-component applies to labels; it cannot be combined with --probability");
@@ -147,18 +141,7 @@ runSegment(const SegmentArguments & args)
   try
   {
     // The model first: a wrong model file is reported before a large volume is read.
-    auto model = itk::ANUNetModel::New();
-    model->Load(args.model);
-    if (args.settings.mirror && !model->GetModel().training().flips)
-    {
-      // Measured on the cross-validation (docs/results/postprocessing.md): it can halve the Dice.
-      std::cerr << "anunet segment: warning: --mirror on a model trained without flips; its organs' sides are "
-                   "learned, and averaging in mirrored views can lower the Dice badly\n";
-    }
-    if (!args.settings.probability && model->GetModel().outputChannels() > 255)
-    {
-      throw UsageError("the model has more classes than an 8-bit label image holds; use --probability");
-    }
+    auto model = loadSegmentationModel(args.model, args.settings);
     if (itk::ANUNetImageReader::ReadDimension(args.input) == 2)
     {
       auto slice = itk::ANUNetImageReader::ReadSlice(args.input);
@@ -185,11 +168,28 @@ addSegmentCommand(CLI::App & app)
   auto       args = std::make_shared<SegmentArguments>();
   CLI::App * cmd = app.add_subcommand(
     "segment",
-    "Segment an image or a DICOM series with a trained model; the output (labels, or probabilities with "
-    "--probability) is on the input's grid and is written only when complete");
+    "Segment an image or a DICOM series with a trained model (--input, --output), or every case of a CSV "
+    "manifest (--manifest, --output-dir, optionally one --shard of them); outputs (labels, or probabilities with "
+    "--probability) are on the inputs' grids and are written only when complete");
   cmd->add_option("--model", args->model, "Checkpoint or TorchScript file")->required();
-  cmd->add_option("--input", args->input, "A DICOM directory or any image file ITK reads (2-D or 3-D)")->required();
-  cmd->add_option("--output", args->output, "Output image (.nii.gz, .nrrd, .mha, .png for 2-D, ...)")->required();
+  auto * input = cmd->add_option("--input", args->input, "A DICOM directory or any image file ITK reads (2-D or 3-D)");
+  auto * output = cmd->add_option("--output", args->output, "Output image (.nii.gz, .nrrd, .mha, .png for 2-D, ...)");
+  auto * manifest = cmd->add_option("--manifest",
+                                    args->manifest,
+                                    "CSV of cases: columns image (required), truth, case, output, series_uid; "
+                                    "relative paths are relative to its folder (docs/reference.md section 9)");
+  manifest->excludes(input)->excludes(output);
+  cmd
+    ->add_option("--output-dir",
+                 args->outputDir,
+                 "With --manifest: the folder of the outputs, results/ (a record per case) and the summary")
+    ->needs(manifest);
+  cmd
+    ->add_option("--shard",
+                 args->shard,
+                 "With --manifest: segment only the cases whose 0-based row index % N == i; i counts from 0 as "
+                 "Slurm's $SLURM_ARRAY_TASK_ID of --array=0-(N-1) (default 0/1: every case)")
+    ->needs(manifest);
   cmd
     ->add_option("--level",
                  args->settings.level,

@@ -34,6 +34,7 @@ main(int argc, char ** argv)
   anunet::cli::addModelsCommand(app);
   anunet::cli::addTrainCommand(app);
   anunet::cli::addSegmentCommand(app);
+  anunet::cli::addSummarizeCommand(app);
   anunet::cli::addEvaluateCommand(app);
   anunet::cli::addDemoCommand(app);
   anunet::cli::addPruneCommand(app);
