@@ -13,6 +13,7 @@ packages=(
   libtorch-dev libgloo-dev python3-torch libopenblas0-pthread
   libeigen3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libgtest-dev pybind11-dev python3-dev
   python3-numpy python3-scipy python3-nibabel python3-yaml python3-matplotlib python3-pytest
+  slurm-wlm munge
 )
 missing=()
 for p in "${packages[@]}"; do
