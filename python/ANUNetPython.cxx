@@ -295,7 +295,8 @@ train(const std::string & configPath,
       int                 seed,
       int                 threads,
       bool                distributed,
-      double              distributedTimeout)
+      double              distributedTimeout,
+      bool                localBatchNorm)
 {
   using namespace anunet::cli;
   requireExisting(configPath, "the config file");
@@ -319,6 +320,7 @@ train(const std::string & configPath,
     {
       config.options.distributed.timeoutSeconds = distributedTimeout;
     }
+    config.options.distributed.synchronisedBatchNorm = !localBatchNorm;
   }
   finalizeTrainingConfig(config, out);
   TrainingRun run;
@@ -436,7 +438,8 @@ PYBIND11_MODULE(_anunet, m)
         py::arg("seed"),
         py::arg("threads"),
         py::arg("distributed"),
-        py::arg("distributed_timeout"));
+        py::arg("distributed_timeout"),
+        py::arg("local_batch_norm"));
 
   // C++ exceptions carry the file and the problem; surface them as Python exceptions of the same kind.
   py::register_exception_translator([](std::exception_ptr p) {

@@ -44,6 +44,7 @@ struct TrainArguments
   int         threads = -1;
   int         size = -1;
   bool        distributed = false;
+  bool        localBatchNorm = false;
   double      distributedTimeout = -1.0;
 };
 
@@ -106,6 +107,7 @@ applyOverrides(const TrainArguments & args, TrainingConfig & config)
     {
       o.distributed.timeoutSeconds = args.distributedTimeout;
     }
+    o.distributed.synchronisedBatchNorm = !args.localBatchNorm;
   }
 }
 
@@ -162,6 +164,10 @@ addTrainCommand(CLI::App & app)
                  args->distributedTimeout,
                  "Seconds a rank waits for the others before it fails (default 300)")
     ->check(CLI::PositiveNumber);
+  cmd->add_flag("--local-batch-norm",
+                args->localBatchNorm,
+                "With --distributed: each rank normalises with its own share's statistics (fewer collectives; "
+                "no longer the step one process would take)");
   cmd->callback([args] { runTrain(*args); });
 }
 

@@ -79,6 +79,10 @@ struct ANUNetCore_EXPORT DistributedOptions
   /** How long a rank waits for the rendezvous and for any collective before it gives up with an error:
    * a rank that died makes the others fail after at most this long, never hang. */
   double timeoutSeconds = 300.0;
+  /** Batch normalisation over the whole global batch (one collective per layer and pass). false: each rank
+   * normalises with the statistics of its own share, as PyTorch's DistributedDataParallel does by default;
+   * fewer collectives, but no longer the step of one process, and the running statistics are rank 0's. */
+  bool synchronisedBatchNorm = true;
 
   bool
   enabled() const

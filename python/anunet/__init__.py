@@ -95,12 +95,16 @@ def evaluate(prediction: Image, truth: Image, label: Optional[int] = None,
 
 
 def train(config: str, out: str, data_root: str = "", epochs: int = 0, seed: int = -1,
-          threads: int = -1, distributed: bool = False, distributed_timeout: float = 0.0) -> Tuple[Model, list]:
+          threads: int = -1, distributed: bool = False, distributed_timeout: float = 0.0,
+          local_batch_norm: bool = False) -> Tuple[Model, list]:
     """Trains as `anunet train --config config --out out` does; returns the best model and the epoch log.
 
     distributed=True trains data-parallel with the other ranks that the environment names, as
     `anunet train --distributed` does (torchrun's MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, or a Slurm
     step's); the config's batch size is the global batch. Only rank 0 writes to `out`.
     distributed_timeout: seconds a rank waits for the others before it fails (0: 300).
+    local_batch_norm: each rank normalises with its own share's statistics (fewer collectives, no longer the
+    step of one process), as `--local-batch-norm`.
     """
-    return _anunet.train(config, out, data_root, epochs, seed, threads, distributed, distributed_timeout)
+    return _anunet.train(config, out, data_root, epochs, seed, threads, distributed, distributed_timeout,
+                         local_batch_norm)

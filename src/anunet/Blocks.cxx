@@ -40,31 +40,36 @@ conv1x1(int64_t in, int64_t out)
 
 /** Batch normalisation. In a distributed training step its statistics are those of the whole batch over
  * all ranks (synchronised batch norm), so that the ranks compute the step one process would compute on the
- * whole batch; the module's own kernel everywhere else. Two passes (mean, then the centred squares) keep
- * the variance as accurate as the kernel's. */
+ * whole batch; the module's own kernel everywhere else. One collective per pass: the sums of x and x^2 go
+ * together, accumulated in double, where E[x^2] - E[x]^2 keeps the variance as accurate as the kernel's
+ * two-pass float32 one. */
 at::Tensor
 normalize(torch::nn::BatchNorm2d & norm, const at::Tensor & x)
 {
-  if (!batchIsDistributed() || !norm->is_training())
+  if (!batchNormIsDistributed() || !norm->is_training())
   {
     return norm(x);
   }
-  const at::Tensor input = x.to(at::kFloat); // statistics in float32 under bfloat16 autocast too
+  const at::Tensor input = x.to(at::kFloat); // float32 statistics under bfloat16 autocast too
   const double     count = static_cast<double>(input.numel() / input.size(1)) * batchRanks();
-  const at::Tensor mean = batchSum(input.sum({ 0, 2, 3 })) / count;
-  const at::Tensor centred = input - mean.view({ 1, -1, 1, 1 });
-  const at::Tensor variance = batchSum((centred * centred).sum({ 0, 2, 3 })) / count;
+  const at::Tensor moments = batchSum(at::stack({ input.sum({ 0, 2, 3 }, false, at::kDouble),
+                                                  (input * input).sum({ 0, 2, 3 }, false, at::kDouble) })) /
+                             count;
+  const at::Tensor mean = moments[0];
+  const at::Tensor variance = (moments[1] - mean * mean).clamp_min(0.0);
   {
     torch::NoGradGuard noGrad;
     norm->num_batches_tracked += 1;
     const auto   momentum = norm->options.momentum();
     const double m = momentum ? *momentum : 1.0 / norm->num_batches_tracked.item<double>();
-    norm->running_mean.mul_(1 - m).add_(mean.detach(), m);
-    norm->running_var.mul_(1 - m).add_(variance.detach() * (count / std::max(1.0, count - 1)), m);
+    norm->running_mean.mul_(1 - m).add_(mean.to(at::kFloat), m);
+    norm->running_var.mul_(1 - m).add_((variance * (count / std::max(1.0, count - 1))).to(at::kFloat), m);
   }
-  const at::Tensor scale = (variance + norm->options.eps()).rsqrt() * norm->weight;
-  return (centred * scale.view({ 1, -1, 1, 1 }) + norm->bias.view({ 1, -1, 1, 1 })).to(x.scalar_type());
+  const at::Tensor scale = (variance + norm->options.eps()).rsqrt().to(at::kFloat) * norm->weight;
+  const at::Tensor shift = norm->bias - mean.to(at::kFloat) * scale;
+  return (input * scale.view({ 1, -1, 1, 1 }) + shift.view({ 1, -1, 1, 1 })).to(x.scalar_type());
 }
+
 } // namespace
 
 // Scale factors, not output sizes: sizes read in C++ would be traced as constants, and a TorchScript export

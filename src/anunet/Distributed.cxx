@@ -38,6 +38,7 @@ namespace
 using Clock = std::chrono::steady_clock;
 
 thread_local Communicator * t_Active = nullptr;
+thread_local bool           t_SynchronisedBatchNorm = false;
 
 /** c10's messages carry a C++ backtrace that tells a user nothing. */
 std::string
@@ -236,21 +237,24 @@ Communicator::takeCommunicationSeconds()
   return seconds;
 }
 
-ActiveCommunicator::ActiveCommunicator(Communicator * communicator)
+ActiveCommunicator::ActiveCommunicator(Communicator * communicator, bool synchronisedBatchNorm)
   : m_Previous(t_Active)
+  , m_PreviousBatchNorm(t_SynchronisedBatchNorm)
 {
   t_Active = communicator;
+  t_SynchronisedBatchNorm = synchronisedBatchNorm;
 }
 
 ActiveCommunicator::~ActiveCommunicator()
 {
   t_Active = m_Previous;
+  t_SynchronisedBatchNorm = m_PreviousBatchNorm;
 }
 
 bool
-batchIsDistributed()
+batchNormIsDistributed()
 {
-  return t_Active != nullptr;
+  return t_Active != nullptr && t_SynchronisedBatchNorm;
 }
 
 int

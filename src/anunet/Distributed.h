@@ -79,7 +79,7 @@ private:
 class ActiveCommunicator
 {
 public:
-  explicit ActiveCommunicator(Communicator * communicator);
+  ActiveCommunicator(Communicator * communicator, bool synchronisedBatchNorm);
   ~ActiveCommunicator();
   ActiveCommunicator(const ActiveCommunicator &) = delete;
   ActiveCommunicator &
@@ -87,6 +87,7 @@ public:
 
 private:
   Communicator * m_Previous;
+  bool           m_PreviousBatchNorm;
 };
 
 /** The sum over the ranks of a batch statistic computed on this rank's share of the batch; differentiable
@@ -100,9 +101,9 @@ batchSum(const at::Tensor & localSum);
 at::Tensor
 batchMean(const at::Tensor & values);
 
-/** Whether batch statistics are being summed over ranks on this thread. */
+/** Whether batch normalisation's statistics are being summed over ranks on this thread. */
 bool
-batchIsDistributed();
+batchNormIsDistributed();
 
 /** The number of ranks batch statistics are summed over on this thread (1 without a communicator). */
 int

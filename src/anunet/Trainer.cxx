@@ -649,7 +649,7 @@ TrainingRun::trainEpoch(int epoch, EpochRecord & record)
       batch.labels = batch.labels.narrow(0, share * m_Communicator->rank(), share);
     }
     record.dataSeconds += secondsSince(stepStart);
-    const ActiveCommunicator   distributed(m_Communicator.get());
+    const ActiveCommunicator   distributed(m_Communicator.get(), m_Options.distributed.synchronisedBatchNorm);
     std::vector<torch::Tensor> heads;
     if (m_Options.precision == "bfloat16")
     {
@@ -722,7 +722,11 @@ TrainingRun::validate()
   {
     return dice;
   }
-  const auto         start = Clock::now();
+  const auto start = Clock::now();
+  if (m_Communicator && !m_Options.distributed.synchronisedBatchNorm)
+  {
+    synchroniseWeights(); // every rank validates with rank 0's running statistics, the ones saved
+  }
   c10::InferenceMode inference;
   m_Network->eval();
   const int64_t chunk = std::min<int64_t>(16, 2 * m_Options.batchSize);

@@ -97,6 +97,17 @@ print(f"weights: max |2 ranks - 1 process| = {worst:.3g} ({where}); losses "
 print(f"wall: 1 process x 2 threads {single_seconds:.1f} s, 2 processes x 1 thread {ranks_seconds:.1f} s; "
       f"rank 0 waited {communication:.2f} s in collectives of {training:.2f} s training")
 
+# Local batch norm: fewer collectives, each rank normalising with its own share: a different step.
+results = [finish(p) for p in ranks(work / "local", 2, free_port(), ("--local-batch-norm",))]
+for rank, (code, output) in enumerate(results):
+    assert code == 0, f"rank {rank} with --local-batch-norm failed:\n{output}"
+local = state(work / "local" / "last.pt")
+local_difference = max((reference[n] - t).abs().max().item() for n, t in local.items() if t.is_floating_point())
+assert local_difference > 10 * TOLERANCE, f"--local-batch-norm changed nothing ({local_difference:.3g})"
+local_lines = [json.loads(line) for line in (work / "local" / "log.jsonl").read_text().splitlines()]
+print(f"local batch norm: max |difference| {local_difference:.3g}; collectives "
+      f"{sum(r['communication_seconds'] for r in local_lines):.2f} s")
+
 # 2. A rank that never comes: rank 0 gives up after the timeout with a message naming the rendezvous.
 start = time.monotonic()
 code, output = finish(ranks(work / "alone", 2, free_port(), ("--distributed-timeout", "5"), started=1)[0], limit=120)
