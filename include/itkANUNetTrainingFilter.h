@@ -55,8 +55,9 @@ namespace itk
  * last.pt and log.jsonl into the options' output directory.
  *
  * This is a ProcessObject rather than an ImageToImageFilter: its output is a model, not an image.
- * Progress events are sent per optimiser step; AbortGenerateData stops training after the current step
- * and leaves the last complete checkpoint in place.
+ * Progress events are sent per optimiser step; AbortGenerateData (from an observer or the progress
+ * callback) stops training after the current step, writes last.pt at that step, and Update() throws
+ * ProcessAborted saying so; training resumed from that last.pt continues from the same step.
  *
  * \ingroup ANUNet
  */
@@ -224,6 +225,7 @@ private:
   anunet::Trainer::ProgressCallback m_ProgressCallback;
   anunet::Trainer::EpochCallback    m_EpochCallback;
   std::vector<anunet::EpochRecord>  m_History;
+  int64_t                           m_Iterations = 0; ///< optimiser steps of the run in progress
 };
 
 } // namespace itk

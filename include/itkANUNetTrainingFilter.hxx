@@ -22,6 +22,7 @@
 
 #include "itkANUNetPreprocessor.h"
 
+
 namespace itk
 {
 
@@ -98,13 +99,14 @@ ANUNetTrainingFilter<TImage, TLabelImage>::GenerateData()
   anunet::Trainer trainer(m_Options);
   trainer.setProgressCallback([this, &trainer](const anunet::TrainingProgress & p) {
     this->UpdateProgress(static_cast<float>(p.iteration) / static_cast<float>(std::max<int64_t>(1, p.totalIterations)));
+    m_Iterations = p.iteration;
+    if (m_ProgressCallback)
+    {
+      m_ProgressCallback(p); // may abort: checked below, so that the stop comes after this very step
+    }
     if (this->GetAbortGenerateData())
     {
       trainer.requestStop();
-    }
-    if (m_ProgressCallback)
-    {
-      m_ProgressCallback(p);
     }
   });
   trainer.setEpochCallback([this](const anunet::EpochRecord & record) {
@@ -118,10 +120,13 @@ ANUNetTrainingFilter<TImage, TLabelImage>::GenerateData()
   m_History.clear();
   anunet::Model model = trainer.train(training, validation);
   m_History = trainer.history();
-  if (this->GetAbortGenerateData())
+  if (this->GetAbortGenerateData() && trainer.interrupted())
   {
     ProcessAborted e(__FILE__, __LINE__);
-    e.SetDescription("Training aborted; the last complete checkpoint is in " + m_Options.outputDirectory);
+    e.SetDescription("Training stopped after iteration " + std::to_string(m_Iterations) +
+                     (m_Options.outputDirectory.empty()
+                        ? std::string(" (no output directory: nothing was saved)")
+                        : "; last.pt in " + m_Options.outputDirectory + " holds that iteration"));
     throw e;
   }
   this->GetOutput()->SetModel(model);

@@ -33,6 +33,25 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+/** Ends the tool with its own exit status: 128 + the signal for a command stopped by SIGINT or SIGTERM, as
+ * shells and Slurm report such an end. */
+class ExitError : public std::runtime_error
+{
+public:
+  ExitError(int status, const std::string & message)
+    : std::runtime_error(message)
+    , m_Status(status)
+  {}
+  int
+  status() const
+  {
+    return m_Status;
+  }
+
+private:
+  int m_Status;
+};
+
 // Each subcommand lives in its own file and registers itself here.
 void
 addModelsCommand(CLI::App & app);

@@ -17,7 +17,12 @@
  *=========================================================================*/
 #include "Commands.h"
 #include "Progress.h"
+#include "StopSignals.h"
 #include "TrainingRun.h"
+
+#include "itkProcessObject.h"
+
+#include <csignal>
 
 #include <filesystem>
 #include <iostream>
@@ -117,7 +122,26 @@ runTrain(const TrainArguments & args)
   TrainingConfig config = readTrainingConfig(args.config, args.dataRoot.empty() ? defaultDataRoot() : args.dataRoot);
   applyOverrides(args, config);
   finalizeTrainingConfig(config, args.out);
-  const TrainingRun run = runTraining(config);
+  TrainingRun run;
+  {
+    const StopSignals signals;
+    try
+    {
+      run = runTraining(config, [&signals] { return signals.received() != 0; });
+    }
+    catch (const itk::ProcessAborted & e)
+    {
+      if (signals.received() == 0)
+      {
+        throw;
+      }
+      const char * name = signals.received() == SIGINT ? "SIGINT" : "SIGTERM";
+      throw ExitError(128 + signals.received(),
+                      std::string("stopped by ") + name + ". " + e.GetDescription() +
+                        "; to continue, run the same command with --resume " +
+                        (std::filesystem::path(args.out) / "last.pt").string());
+    }
+  }
   if (config.options.distributed.rank != 0)
   {
     return; // rank 0 reports for all

@@ -40,7 +40,7 @@ finalizeTrainingConfig(TrainingConfig & config, const std::string & outputDirect
 }
 
 TrainingRun
-runTraining(const TrainingConfig & config)
+runTraining(const TrainingConfig & config, const std::function<bool()> & stopRequested)
 {
   if (config.training.empty())
   {
@@ -75,7 +75,11 @@ runTraining(const TrainingConfig & config)
   reading.finish();
 
   ProgressBar bar("train", speaks);
-  trainer->SetProgressCallback([&bar](const TrainingProgress & p) {
+  trainer->SetProgressCallback([&bar, &trainer, &stopRequested](const TrainingProgress & p) {
+    if (stopRequested && stopRequested())
+    {
+      trainer->AbortGenerateDataOn(); // the filter stops after this step and writes last.pt
+    }
     bar.update(static_cast<double>(p.iteration) / static_cast<double>(std::max<int64_t>(1, p.totalIterations)),
                "epoch " + std::to_string(p.epoch) + "/" + std::to_string(p.epochs) + " loss " + formatNumber(p.loss, 4),
                p.secondsRemaining);

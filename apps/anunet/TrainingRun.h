@@ -22,6 +22,7 @@
 
 #include "itkANUNetModel.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,7 @@ finalizeTrainingConfig(TrainingConfig & config, const std::string & outputDirect
 /** Reads the config's cases, trains with a progress bar on stderr, and writes best.pt, last.pt, log.jsonl
  * and curves.svg into config.options.outputDirectory. Shared by `anunet train` and `anunet demo`. */
 TrainingRun
-runTraining(const TrainingConfig & config);
+runTraining(const TrainingConfig & config, const std::function<bool()> & stopRequested = {});
 
 } // namespace anunet::cli
 

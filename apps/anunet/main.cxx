@@ -48,6 +48,11 @@ main(int argc, char ** argv)
   {
     return app.exit(e);
   }
+  catch (const anunet::cli::ExitError & e)
+  {
+    std::cerr << "anunet: " << e.what() << '\n';
+    return e.status();
+  }
   catch (const std::exception & e)
   {
     // Subcommand callbacks run inside parse(); their errors land here.

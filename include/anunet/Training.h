@@ -213,7 +213,9 @@ public:
   setEpochCallback(EpochCallback callback);
 
   /** Asks a running train() to stop after the current iteration; safe from another thread (and from the
-   * callbacks). The epoch in progress is abandoned, so last.pt stays the last complete epoch's. */
+   * callbacks). With an output directory, last.pt is then written at that step (weights, optimiser,
+   * generators and the epoch's partial loss), so that resumeFrom continues from the same step exactly as if
+   * the run had not stopped; log.jsonl keeps complete epochs only. */
   void
   requestStop();
 
@@ -228,6 +230,9 @@ public:
   history() const;
   bool
   stoppedEarly() const;
+  /** Whether the last train() ended on requestStop() before its last epoch. */
+  bool
+  interrupted() const;
 
 private:
   struct Impl;

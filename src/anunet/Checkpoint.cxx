@@ -24,6 +24,8 @@
 #include <torch/csrc/jit/serialization/import.h>
 #include <torch/script.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -85,6 +87,33 @@ writeAtomically(const std::string & path, const std::function<void(const std::st
     throw std::runtime_error(path + ": cannot rename the temporary file " + temporary + " into place");
   }
 }
+
+} // namespace
+
+void
+removeStaleTemporaryFiles(const std::string & folder)
+{
+  std::error_code error;
+  for (const auto & entry : std::filesystem::directory_iterator(folder, error))
+  {
+    // "<name>.tmp-<pid>" of writeAtomically, left by a process that was killed while it wrote.
+    const std::string name = entry.path().filename().string();
+    const size_t      mark = name.rfind(".tmp-");
+    if (mark == std::string::npos || mark + 5 == name.size() ||
+        name.find_first_not_of("0123456789", mark + 5) != std::string::npos)
+    {
+      continue;
+    }
+    const long pid = std::stol(name.substr(mark + 5));
+    if (pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+    {
+      std::filesystem::remove(entry.path(), error);
+    }
+  }
+}
+
+namespace
+{
 
 /** The reverse of torch::nn::Module::save, but strict: every parameter and buffer must be in the archive
  * with the network's shape (the stock Module::load would silently take a tensor of another shape), and the

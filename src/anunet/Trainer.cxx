@@ -283,6 +283,7 @@ struct TrainerState
   std::atomic<bool>         stopRequested{ false };
   std::vector<EpochRecord>  history;
   bool                      stoppedEarly = false;
+  bool                      interrupted = false;
 };
 
 /** One call of Trainer::train(): everything that lives for the run. */
@@ -367,6 +368,9 @@ private:
   double  m_LearningRate = 0.0; ///< the plateau schedule's current rate
   double  m_PlateauBest = -std::numeric_limits<double>::infinity();
   int     m_PlateauBadEpochs = 0;
+  int64_t m_StepInEpoch = 0;             ///< steps done of an epoch that a stop interrupted
+  double  m_EpochLossSum = 0.0;          ///< their losses' sum
+  int64_t m_CheckpointedIterations = -1; ///< m_Iterations when last.pt was last written
 
   Clock::time_point m_Start = Clock::now();
   int64_t           m_IterationsThisCall = 0;
@@ -482,6 +486,7 @@ TrainingRun::setUp()
     {
       throw std::runtime_error(m_Options.outputDirectory + ": cannot create the output directory: " + error.message());
     }
+    removeStaleTemporaryFiles(m_Options.outputDirectory);
     // A fresh run starts a fresh log; a resumed one rewrites what its checkpoint knows, so a line written
     // after that checkpoint (by a run that then died) does not stay twice.
     writeLog("", /*truncate=*/true);
@@ -580,6 +585,14 @@ TrainingRun::restoreState(const std::string &                  file,
   m_PlateauBest = state.at("plateau_best").is_null() ? -std::numeric_limits<double>::infinity()
                                                      : state.at("plateau_best").get<double>();
   m_PlateauBadEpochs = state.at("plateau_bad_epochs").get<int>();
+  m_StepInEpoch = state.value("step_in_epoch", int64_t{ 0 });
+  m_EpochLossSum = state.value("epoch_loss_sum", 0.0);
+  m_CheckpointedIterations = m_Iterations;
+  if (m_StepInEpoch < 0 || m_StepInEpoch >= m_IterationsPerEpoch)
+  {
+    throw std::runtime_error(file + ": the training state stopped at step " + std::to_string(m_StepInEpoch) +
+                             " of an epoch of " + std::to_string(m_IterationsPerEpoch));
+  }
   m_Owner.history.clear();
   for (const auto & r : state.at("history"))
   {
@@ -625,13 +638,15 @@ TrainingRun::trainEpoch(int epoch, EpochRecord & record)
 {
   m_Network->train();
   const int64_t total = static_cast<int64_t>(m_Options.epochs) * m_IterationsPerEpoch;
-  double        lossSum = 0.0;
-  for (int64_t i = 0; i < m_IterationsPerEpoch; ++i)
+  double        lossSum = m_EpochLossSum; // a resumed run may start in the middle of an epoch
+  for (int64_t i = m_StepInEpoch; i < m_IterationsPerEpoch; ++i)
   {
     // A stop asked of one rank (a signal to rank 0, say) stops all of them at the same step.
     const bool stop = m_Communicator ? m_Communicator->any(m_Owner.stopRequested.load()) : m_Owner.stopRequested.load();
     if (stop)
     {
+      m_StepInEpoch = i;
+      m_EpochLossSum = lossSum;
       return false;
     }
     const auto stepStart = Clock::now();
@@ -707,6 +722,8 @@ TrainingRun::trainEpoch(int epoch, EpochRecord & record)
   }
   record.loss = lossSum / static_cast<double>(m_IterationsPerEpoch);
   record.iterations = m_Iterations;
+  m_StepInEpoch = 0;
+  m_EpochLossSum = 0.0;
   if (m_Communicator)
   {
     record.communicationSeconds = m_Communicator->takeCommunicationSeconds();
@@ -842,6 +859,8 @@ TrainingRun::writeCheckpoints(bool best)
               { "learning_rate", m_LearningRate },
               { "plateau_best", std::isfinite(m_PlateauBest) ? Json(m_PlateauBest) : Json() },
               { "plateau_bad_epochs", m_PlateauBadEpochs },
+              { "step_in_epoch", m_StepInEpoch },
+              { "epoch_loss_sum", m_EpochLossSum },
               { "sampler", m_Sampler->saveState() },
               { "augmenter", m_Augmenter->saveState() } };
   Json history = Json::array();
@@ -866,6 +885,7 @@ TrainingRun::writeCheckpoints(bool best)
     }
     archive.write(TorchGeneratorKey, at::detail::getDefaultCPUGenerator().get_state());
   });
+  m_CheckpointedIterations = m_Iterations;
 }
 
 void
@@ -972,18 +992,20 @@ TrainingRun::run()
   {
     synchroniseWeights();
   }
+  // A stop is honoured at the next step (trainEpoch agrees on it across the ranks of a distributed run).
   for (int epoch = m_Epoch + 1; epoch <= m_Options.epochs; ++epoch)
   {
-    if (m_Owner.stopRequested.load())
-    {
-      break;
-    }
     m_EpochStart = Clock::now();
     EpochRecord record;
     record.epoch = epoch;
     if (!trainEpoch(epoch, record))
     {
-      break; // the last complete epoch's checkpoint stays the last.pt
+      m_Owner.interrupted = true;
+      if (m_Iterations != m_CheckpointedIterations)
+      {
+        writeCheckpoints(false); // last.pt at this step: a resumed run continues from it
+      }
+      break;
     }
     endEpoch(record);
     if (m_Options.earlyStoppingPatience > 0 && !m_Validation.empty() &&
@@ -1034,6 +1056,7 @@ Trainer::train(const std::vector<SliceVolume> & training, const std::vector<Slic
   GlobalSettingsGuard settings(m_Impl->options.threads);
   m_Impl->history.clear();
   m_Impl->stoppedEarly = false;
+  m_Impl->interrupted = false;
   try
   {
     TrainingRun run(*m_Impl, training, validation);
@@ -1058,6 +1081,12 @@ bool
 Trainer::stoppedEarly() const
 {
   return m_Impl->stoppedEarly;
+}
+
+bool
+Trainer::interrupted() const
+{
+  return m_Impl->interrupted;
 }
 
 } // namespace anunet

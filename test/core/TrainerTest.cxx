@@ -465,10 +465,17 @@ TEST(Trainer, SameSeedSameResult)
   EXPECT_NE(a.history()[0].loss, c.history()[0].loss);
 }
 
-TEST(Trainer, RequestStopLeavesALoadableLastCheckpoint)
+TEST(Trainer, AStopMidEpochCheckpointsThatStepAndResumesExactly)
 {
   const auto training = discCases("train", 2, 8, 90);
-  auto       options = tinyOptions(freshDirectory("stop"));
+  const auto validation = discCases("val", 1, 4, 95);
+  auto       straightOptions = tinyOptions(freshDirectory("stop-straight"));
+  straightOptions.epochs = 3;
+  anunet::Trainer straight(straightOptions);
+  straight.train(training, validation);
+  EXPECT_FALSE(straight.interrupted());
+
+  auto options = tinyOptions(freshDirectory("stop"));
   options.epochs = 3;
   anunet::Trainer trainer(options);
   trainer.setProgressCallback([&trainer](const anunet::TrainingProgress & p) {
@@ -477,21 +484,53 @@ TEST(Trainer, RequestStopLeavesALoadableLastCheckpoint)
       trainer.requestStop();
     }
   });
-  trainer.train(training, {});
+  trainer.train(training, validation);
+  EXPECT_TRUE(trainer.interrupted());
   ASSERT_EQ(trainer.history().size(), 1U);
   const auto last = anunet::Model::load((fs::path(options.outputDirectory) / "last.pt").string());
   EXPECT_EQ(last.training().epochs, 1);
-  EXPECT_EQ(last.training().iterations, 4);
+  EXPECT_EQ(last.training().iterations, 6) << "last.pt is written at the step the run stopped at";
   for (const auto & entry : fs::directory_iterator(options.outputDirectory))
   {
     EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
   }
-  // The trainer can run again afterwards: the stop request does not stick.
-  options.outputDirectory.clear();
+
+  // Resumed from that step, the run ends exactly as the uninterrupted one, and the stop request did not stick.
+  auto resumedOptions = options;
+  resumedOptions.resumeFrom = (fs::path(options.outputDirectory) / "last.pt").string();
+  anunet::Trainer resumed(resumedOptions);
+  resumed.train(training, validation);
+  EXPECT_FALSE(resumed.interrupted());
+  ASSERT_EQ(resumed.history().size(), 3U);
+  for (size_t e = 0; e < 3; ++e)
+  {
+    EXPECT_EQ(resumed.history()[e].loss, straight.history()[e].loss) << "epoch " << e + 1;
+    EXPECT_EQ(resumed.history()[e].validationDice, straight.history()[e].validationDice) << "epoch " << e + 1;
+  }
+  const auto a = checkpointTensors((fs::path(straightOptions.outputDirectory) / "last.pt").string());
+  const auto b = checkpointTensors((fs::path(options.outputDirectory) / "last.pt").string());
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+  {
+    EXPECT_TRUE(torch::equal(a[i], b[i])) << "tensor " << i;
+  }
+}
+
+TEST(Trainer, StaleTemporaryFilesOfAKilledWriterAreRemoved)
+{
+  const auto training = discCases("train", 1, 4, 97);
+  auto       options = tinyOptions(freshDirectory("stale"));
   options.epochs = 1;
-  anunet::Trainer again(options);
-  again.train(training, {});
-  EXPECT_EQ(again.history().size(), 1U);
+  const auto stale = fs::path(options.outputDirectory) / "last.pt.tmp-999999999"; // no such process
+  const auto other = fs::path(options.outputDirectory) / "notes.tmp-draft";       // not a writer's name
+  fs::create_directories(options.outputDirectory);
+  std::ofstream(stale) << "half a checkpoint";
+  std::ofstream(other) << "the user's";
+  ASSERT_TRUE(fs::exists(stale) && fs::exists(other));
+  anunet::Trainer(options).train(training, {});
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(other));
+  EXPECT_NO_THROW(anunet::Model::load((fs::path(options.outputDirectory) / "last.pt").string()));
 }
 
 TEST(Trainer, LogLinesParse)
