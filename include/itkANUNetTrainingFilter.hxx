@@ -22,7 +22,6 @@
 
 #include "itkANUNetPreprocessor.h"
 
-
 namespace itk
 {
 
