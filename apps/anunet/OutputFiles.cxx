@@ -17,8 +17,11 @@
  *=========================================================================*/
 #include "OutputFiles.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 
@@ -59,6 +62,23 @@ writableFolderProblem(const std::string & path)
 }
 
 void
+syncFile(const std::string & temporary, const std::string & path)
+{
+  const int descriptor = ::open(temporary.c_str(), O_RDONLY | O_CLOEXEC);
+  const int error = descriptor < 0 ? errno : (::fsync(descriptor) != 0 ? errno : 0);
+  if (descriptor >= 0)
+  {
+    ::close(descriptor);
+  }
+  if (error != 0)
+  {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+    throw std::runtime_error(path + ": cannot write: " + std::strerror(error));
+  }
+}
+
+void
 commitFile(const std::string & temporary, const std::string & path)
 {
   std::error_code error;
@@ -87,13 +107,15 @@ writeTextFile(const std::string & text, const std::string & path)
   {
     std::ofstream out(temporary, std::ios::binary);
     out << text;
-    if (!out.flush())
+    out.close(); // a full disk may show only when the last buffer goes out
+    if (!out)
     {
       std::error_code ignored;
       std::filesystem::remove(temporary, ignored);
-      throw std::runtime_error(path + ": cannot write");
+      throw std::runtime_error(path + ": cannot write (is the disk full?)");
     }
   }
+  syncFile(temporary, path);
   commitFile(temporary, path);
 }
 

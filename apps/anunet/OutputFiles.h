@@ -18,6 +18,7 @@
 #ifndef anunet_cli_OutputFiles_h
 #define anunet_cli_OutputFiles_h
 
+#include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
 
 #include <filesystem>
@@ -35,6 +36,10 @@ temporaryNameFor(const std::string & path);
  * writable)", to append to an error message. */
 std::string
 writableFolderProblem(const std::string & path);
+
+/** Flushes a written file to the disk; throws naming path (the final name) when the disk reports an error. */
+void
+syncFile(const std::string & temporary, const std::string & path);
 
 /** Renames temporary to path (atomic within a file system); removes temporary and throws on failure. */
 void
@@ -54,6 +59,10 @@ writeImageFile(const TImage * image, const std::string & path)
     throw std::runtime_error(path + ": cannot write" + problem);
   }
   const std::string temporary = temporaryNameFor(path);
+  const auto        discard = [&temporary] {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+  };
   try
   {
     auto writer = itk::ImageFileWriter<TImage>::New();
@@ -64,10 +73,27 @@ writeImageFile(const TImage * image, const std::string & path)
   }
   catch (...)
   {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
+    discard();
     throw;
   }
+  // ITK's NIfTI writer (znzlib) ignores failed writes, so that a full disk would pass a truncated file off as a
+  // result: the file is read back before it takes the final name.
+  bool complete = false;
+  try
+  {
+    auto reader = itk::ImageFileReader<TImage>::New();
+    reader->SetFileName(temporary);
+    reader->Update();
+    complete = reader->GetOutput()->GetLargestPossibleRegion().GetSize() == image->GetLargestPossibleRegion().GetSize();
+  }
+  catch (const itk::ExceptionObject &)
+  {}
+  if (!complete)
+  {
+    discard();
+    throw std::runtime_error(path + ": cannot write: the file came out incomplete (is the disk full?)");
+  }
+  syncFile(temporary, path);
   commitFile(temporary, path);
 }
 

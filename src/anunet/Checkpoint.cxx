@@ -25,6 +25,10 @@
 #include <torch/script.h>
 
 #include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <ostream>
+#include <streambuf>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -67,24 +71,97 @@ requireFile(const std::string & path)
   }
 }
 
-/** Writes with write(temporary), then renames, so that a reader never sees half a file. */
-void
-writeAtomically(const std::string & path, const std::function<void(const std::string &)> & write)
+/** A stream that appends to a string: LibTorch serialises into memory, and the file is written here. */
+class StringSink : public std::streambuf
 {
-  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  try
+public:
+  explicit StringSink(std::string & bytes)
+    : m_Bytes(bytes)
+  {}
+
+protected:
+  int_type
+  overflow(int_type c) override
   {
-    write(temporary);
+    if (!traits_type::eq_int_type(c, traits_type::eof()))
+    {
+      m_Bytes.push_back(traits_type::to_char_type(c));
+    }
+    return traits_type::not_eof(c);
   }
-  catch (const std::exception & e)
+  std::streamsize
+  xsputn(const char * data, std::streamsize count) override
+  {
+    m_Bytes.append(data, static_cast<size_t>(count));
+    return count;
+  }
+
+private:
+  std::string & m_Bytes;
+};
+
+/** Writes all bytes to a new file and flushes them to the disk; returns errno, 0 on success. */
+int
+writeNewFile(const std::string & path, const std::string & bytes)
+{
+  const int descriptor = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (descriptor < 0)
+  {
+    return errno;
+  }
+  size_t done = 0;
+  while (done < bytes.size())
+  {
+    const ssize_t written = ::write(descriptor, bytes.data() + done, bytes.size() - done);
+    if (written < 0 && errno == EINTR)
+    {
+      continue;
+    }
+    if (written <= 0)
+    {
+      const int error = written < 0 ? errno : EIO;
+      ::close(descriptor);
+      return error;
+    }
+    done += static_cast<size_t>(written);
+  }
+  // Durable before the rename makes it the result: a crash never leaves a complete name on empty blocks.
+  const int error = ::fsync(descriptor) != 0 ? errno : 0;
+  return ::close(descriptor) != 0 && error == 0 ? errno : error;
+}
+
+/** Serialises into memory, writes a temporary file, then renames it over path, so that a reader never sees
+ * half a file and a failed write (a full disk) leaves the previous file as it was. LibTorch does not write the
+ * file itself: its stream writer throws from a destructor when a write fails, which ends the process
+ * (PyTorchStreamWriter in 1.13, "unexpected pos"; seen here with a full disk). */
+void
+writeAtomically(const std::string & path, const std::function<void(std::ostream &)> & serialise)
+{
+  std::string bytes;
+  {
+    StringSink   sink(bytes);
+    std::ostream stream(&sink);
+    try
+    {
+      serialise(stream);
+    }
+    catch (const std::exception & e)
+    {
+      throw std::runtime_error(path + ": cannot write: " + firstLine(e.what()));
+    }
+  }
+  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
+  if (const int error = writeNewFile(temporary, bytes); error != 0)
   {
     std::remove(temporary.c_str());
-    throw std::runtime_error(path + ": cannot write: " + firstLine(e.what()));
+    throw std::runtime_error(path + ": cannot write: " + std::strerror(error));
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0)
   {
+    const int error = errno;
     std::remove(temporary.c_str());
-    throw std::runtime_error(path + ": cannot rename the temporary file " + temporary + " into place");
+    throw std::runtime_error(path + ": cannot rename the temporary file " + temporary +
+                             " into place: " + std::strerror(error));
   }
 }
 
@@ -308,7 +385,7 @@ writeCheckpoint(const std::string &                                            p
   {
     writeExtra(archive);
   }
-  writeAtomically(path, [&](const std::string & temporary) { archive.save_to(temporary); });
+  writeAtomically(path, [&](std::ostream & stream) { archive.save_to(stream); });
 }
 
 std::shared_ptr<Model::Impl>
@@ -476,7 +553,7 @@ writeTorchScript(const std::string & path, const Model::Impl & model, int level)
   self.type()->addMethod(forward);
 
   const torch::jit::ExtraFilesMap extra{ { TorchScriptMetadataFile, metadataJson(model, TorchScriptFormat, level) } };
-  writeAtomically(path, [&](const std::string & temporary) { self.save(temporary, extra); });
+  writeAtomically(path, [&](std::ostream & stream) { self.save(stream, extra); });
 }
 
 torch::Tensor
