@@ -103,6 +103,14 @@ segmentImage(const SegmentArguments & args, const itk::ANUNetModel * model, itk:
 void
 runSegment(const SegmentArguments & args)
 {
+  try
+  {
+    Model::checkDevice(args.settings.device); // before any case is read: the option is wrong, not a file
+  }
+  catch (const std::exception & e)
+  {
+    throw UsageError(std::string("--device ") + args.settings.device + ": " + e.what());
+  }
   if (!args.manifest.empty())
   {
     if (args.outputDir.empty())

@@ -148,6 +148,9 @@ public:
   device() const;
   static bool
   cudaAvailable();
+  /** Throws std::runtime_error saying why, when device is not "cpu" or an existing "cuda[:index]" here. */
+  static void
+  checkDevice(const std::string & device);
 
   /** Number of output channels: 1 (sigmoid) or C (softmax). */
   int

@@ -65,35 +65,6 @@ private:
   int m_Previous;
 };
 
-/** Puts a module in eval mode for one call and restores training mode afterwards (a trainer may share it). */
-class EvalModeGuard
-{
-public:
-  explicit EvalModeGuard(torch::nn::Module * module)
-    : m_Module(module)
-    , m_WasTraining(module != nullptr && module->is_training())
-  {
-    if (m_WasTraining)
-    {
-      m_Module->eval();
-    }
-  }
-  ~EvalModeGuard()
-  {
-    if (m_WasTraining)
-    {
-      m_Module->train();
-    }
-  }
-  EvalModeGuard(const EvalModeGuard &) = delete;
-  EvalModeGuard &
-  operator=(const EvalModeGuard &) = delete;
-
-private:
-  torch::nn::Module * m_Module;
-  bool                m_WasTraining;
-};
-
 int64_t
 roundUp(int64_t value, int64_t multiple)
 {
@@ -177,6 +148,13 @@ Model::Model(std::shared_ptr<Impl> impl)
   {
     throw std::invalid_argument("anunet::Model: null implementation");
   }
+  // A Model is for inference, and run() must not change the network it shares: switching to eval mode for a
+  // call and back would let a concurrent call run batch normalisation in training mode (batch statistics,
+  // and an update of the shared running statistics). So the network is put in eval mode once, here.
+  if (m_Impl->network)
+  {
+    m_Impl->network->eval();
+  }
 }
 
 // Copies get their own metadata and settings but share the network (and its weights).
@@ -206,10 +184,6 @@ Model::clone() const
     for (auto & item : copy->network->named_buffers(/*recurse=*/true))
     {
       item.value().copy_(buffers[item.key()]);
-    }
-    if (!m_Impl->network->is_training())
-    {
-      copy->network->eval();
     }
   }
   else
@@ -327,8 +301,11 @@ Model::numberOfThreads() const
   return m_Impl->threads;
 }
 
-void
-Model::setDevice(const std::string & device)
+namespace
+{
+
+c10::Device
+parseDevice(const std::string & device)
 {
   c10::Device parsed(c10::DeviceType::CPU);
   try
@@ -339,14 +316,36 @@ Model::setDevice(const std::string & device)
   {
     throw std::runtime_error("unknown device \"" + device + "\"; use \"cpu\" or \"cuda[:index]\"");
   }
-  if (parsed.is_cuda() && !cudaAvailable())
-  {
-    throw std::runtime_error("device \"" + device + "\" requested, but this LibTorch build has no usable CUDA");
-  }
   if (!parsed.is_cpu() && !parsed.is_cuda())
   {
     throw std::runtime_error("device \"" + device + "\" is not supported; use \"cpu\" or \"cuda[:index]\"");
   }
+  if (parsed.is_cuda() && !torch::cuda::is_available())
+  {
+    throw std::runtime_error("device \"" + device +
+                             "\" requested, but this LibTorch build has no usable CUDA (Debian's LibTorch is "
+                             "CPU-only; docs/building.md says how to build against a CUDA LibTorch)");
+  }
+  if (parsed.is_cuda() && parsed.has_index() && parsed.index() >= static_cast<int>(torch::cuda::device_count()))
+  {
+    throw std::runtime_error("device \"" + device + "\" does not exist: this machine has " +
+                             std::to_string(torch::cuda::device_count()) + " CUDA device(s), numbered from 0");
+  }
+  return parsed;
+}
+
+} // namespace
+
+void
+Model::checkDevice(const std::string & device)
+{
+  parseDevice(device);
+}
+
+void
+Model::setDevice(const std::string & device)
+{
+  const c10::Device parsed = parseDevice(device);
   if (m_Impl->network)
   {
     m_Impl->network->to(parsed);
@@ -419,9 +418,14 @@ Model::run(const float * input, const Shape & shape, float * output, const RunOp
   if (m_Impl->network)
   {
     m_Impl->network->checkLevel(level);
+    if (m_Impl->network->is_training())
+    {
+      // Only code with access to the Impl can get here; batch statistics would silently change the output.
+      throw std::logic_error("Model::run: the network was put in training mode; a Model's network stays in eval "
+                             "mode");
+    }
   }
   ThreadCountGuard   threads(options.threads == -1 ? m_Impl->threads : options.threads);
-  EvalModeGuard      evalMode(m_Impl->network.get());
   c10::InferenceMode inferenceMode;
 
   // The caller's buffer is read in place; nothing is written to it.

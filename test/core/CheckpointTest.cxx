@@ -91,6 +91,7 @@ updateBatchNormStatistics(Model & model)
   {
     network.forwardHeads(torch::randn({ 2, model.options().inputChannels, 32, 32 }) * 3 + 1);
   }
+  network.eval(); // as every Model's network is outside a trainer
 }
 
 class CheckpointTest : public ::testing::Test

@@ -232,6 +232,23 @@ TEST(ANUNetExample, DicomToSegmentationReportsErrors)
 #endif
 
 #ifdef ANUNET_CLI
+TEST(ANUNetSegmentCommand, ADeviceThatIsNotHereIsAnOptionError)
+{
+  const fs::path    folder = scratch();
+  const std::string model = savedModel(folder);
+  const std::string mr = dataPath("chaos-mr-t2/case33_t2.nii.gz");
+  const std::string output = (folder / "seg.nii.gz").string();
+  for (const std::string device : { "cuda:7", "tpu", "cuda:x" })
+  {
+    const ProcessResult result = run(quoted(ANUNET_CLI) + " segment --model " + quoted(model) + " --input " +
+                                     quoted(mr) + " --output " + quoted(output) + " --device " + device);
+    EXPECT_NE(result.status, 0) << device;
+    EXPECT_NE(result.output.find("--device " + device + ": "), std::string::npos) << result.output;
+    EXPECT_EQ(result.output.find("case33"), std::string::npos) << "the image is not to blame: " << result.output;
+    EXPECT_FALSE(fs::exists(output));
+  }
+}
+
 TEST(ANUNetSegmentCommand, SegmentsADicomSeries)
 {
   const fs::path    folder = scratch();

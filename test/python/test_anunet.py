@@ -10,6 +10,8 @@ import os
 import pathlib
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 import nibabel
@@ -74,6 +76,34 @@ class PythonFrontEndTest(unittest.TestCase):
                             str(DATA / "case33_t2.nii.gz"), "--output", str(written), "--level", str(level),
                             "--threads", "2"], check=True, capture_output=True)
             np.testing.assert_array_equal(labels.array, np.asarray(nibabel.load(str(written)).dataobj).T)
+
+    def test_two_threads_segment_at_once_and_the_gil_is_free_meanwhile(self):
+        alone = [anunet.segment(self.model, self.image, level=level, threads=1).array for level in (2, 4)]
+        results, spans, errors = {}, {}, []
+
+        def work(level):
+            try:
+                start = time.monotonic()
+                results[level] = anunet.segment(self.model, self.image, level=level, threads=1).array
+                spans[level] = (start, time.monotonic())
+            except Exception as e:  # noqa: BLE001 - reported below, in the test's thread
+                errors.append(e)
+
+        workers = [threading.Thread(target=work, args=(level,)) for level in (2, 4)]
+        ticks = []
+        for w in workers:
+            w.start()
+        while any(w.is_alive() for w in workers):
+            ticks.append(time.monotonic())  # only runs while the segmenting threads have let go of the GIL
+            time.sleep(0.001)
+        for w in workers:
+            w.join()
+        self.assertEqual(errors, [])
+        for level, expected in zip((2, 4), alone):
+            np.testing.assert_array_equal(results[level], expected, err_msg=f"level {level} in a thread")
+        start, end = spans[4]
+        inside = [t for t in ticks if start + 0.05 < t < end - 0.05]
+        self.assertGreater(len(inside), 5, "the main thread never ran while segment() was busy: the GIL was held")
 
     def test_probabilities_threshold_to_the_labels(self):
         labels = anunet.segment(self.model, self.image, level=2)
