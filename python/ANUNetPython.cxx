@@ -315,12 +315,7 @@ train(const std::string & configPath,
   }
   if (distributed)
   {
-    config.options.distributed = anunet::DistributedOptions::fromEnvironment(); // ValueError naming the variable
-    if (distributedTimeout > 0)
-    {
-      config.options.distributed.timeoutSeconds = distributedTimeout;
-    }
-    config.options.distributed.synchronisedBatchNorm = !localBatchNorm;
+    enableDistributedTraining(config, distributedTimeout, localBatchNorm); // ValueError naming the variable
   }
   finalizeTrainingConfig(config, out);
   TrainingRun run;

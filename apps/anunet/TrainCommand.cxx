@@ -102,17 +102,12 @@ applyOverrides(const TrainArguments & args, TrainingConfig & config)
   {
     try
     {
-      o.distributed = DistributedOptions::fromEnvironment();
+      enableDistributedTraining(config, args.distributedTimeout, args.localBatchNorm);
     }
     catch (const std::invalid_argument & e)
     {
       throw UsageError(std::string("--distributed: ") + e.what());
     }
-    if (args.distributedTimeout > 0)
-    {
-      o.distributed.timeoutSeconds = args.distributedTimeout;
-    }
-    o.distributed.synchronisedBatchNorm = !args.localBatchNorm;
   }
 }
 

@@ -31,6 +31,18 @@ namespace anunet::cli
 {
 
 void
+enableDistributedTraining(TrainingConfig & config, double timeoutSeconds, bool localBatchNorm)
+{
+  auto & d = config.options.distributed;
+  d = DistributedOptions::fromEnvironment();
+  if (timeoutSeconds > 0)
+  {
+    d.timeoutSeconds = timeoutSeconds;
+  }
+  d.synchronisedBatchNorm = !localBatchNorm;
+}
+
+void
 finalizeTrainingConfig(TrainingConfig & config, const std::string & outputDirectory)
 {
   auto & o = config.options;

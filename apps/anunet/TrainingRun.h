@@ -35,6 +35,12 @@ struct TrainingRun
   std::vector<EpochRecord>  history;
 };
 
+/** Makes a run data-parallel with the ranks the environment names (DistributedOptions::fromEnvironment):
+ * timeoutSeconds > 0 replaces the default timeout, localBatchNorm gives each rank its own batch statistics.
+ * Throws std::invalid_argument naming a malformed variable. Shared by `anunet train --distributed` and Python. */
+void
+enableDistributedTraining(TrainingConfig & config, double timeoutSeconds, bool localBatchNorm);
+
 /** Completes a config for a run: the task's label mapping and class count, the output folder. */
 void
 finalizeTrainingConfig(TrainingConfig & config, const std::string & outputDirectory);
