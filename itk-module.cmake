@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 # The module's description for ITK's module system, and for both branches of the build (cmake/ANUNetModuleInfo.cmake
 # reads the same lists). The lists name exactly the ITK modules whose headers the code includes:
 #   DEPENDS          the public headers (include/itk*.h/.hxx)

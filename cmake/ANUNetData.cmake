@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 # Real images are referenced by content (ITK's ExternalData convention): data/**/*.sha512 hold the
 # SHA-512 of each file, and CMake's ExternalData module links them into the build tree from an object
 # store laid out as SHA512/<hash>. The images are under non-commercial licences and are never committed.

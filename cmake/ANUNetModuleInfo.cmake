@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 # Reads the module's description, itk-module.cmake, so that both branches of the build (ITK's module machinery
 # and plain CMake) take the ITK modules they need from that one file:
 #   ANUNet_DEPENDS, ANUNet_PRIVATE_DEPENDS, ANUNet_TEST_DEPENDS  as declared there;

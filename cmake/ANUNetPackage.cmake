@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 # The CMake package of the plain-CMake branch: after `cmake --install`, another project writes
 #   find_package(ANUNet REQUIRED)            # finds ITK too, if the project has not already
 #   target_link_libraries(app PRIVATE ANUNet::ANUNet)

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 # The few ITK module macros that src/ and test/ use, for an installed ITK that ships none of them (Debian's ITK
 # installs no ITKModuleMacros.cmake). They keep ITK's names and meaning, so that the same src/CMakeLists.txt and
 # test/CMakeLists.txt build the module here and under ITK's own machinery (ITKModuleExternal, or an ITK source

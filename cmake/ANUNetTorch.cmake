@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 # LibTorch inside the module: a private dependency of the torch core's shared library (anunet_link_torch), and the
 # code that the module's CMake package runs in a consumer (ANUNet_EXPORT_CODE_*, as ITK's remote modules do for
 # their third-party libraries), which checks that the LibTorch the module was built against is still there.

@@ -32,7 +32,7 @@
 #include "itkImageFileWriter.h"
 #include "itkImageSeriesReader.h"
 #include "itkIntensityWindowingImageFilter.h"
-#include "itkSegmentationMetricsImageFilter.h"
+#include "itkANUNetSegmentationMetricsImageFilter.h"
 
 #include <cstdlib>
 #include <iostream>
@@ -134,7 +134,7 @@ main(int argc, char * argv[])
       truth->SetInsideValue(1);
       truth->SetOutsideValue(0);
 
-      auto metrics = itk::SegmentationMetricsImageFilter<LabelImageType>::New();
+      auto metrics = itk::ANUNetSegmentationMetricsImageFilter<LabelImageType>::New();
       metrics->SetPredictionImage(segmentation->GetOutput());
       metrics->SetGroundTruthImage(truth->GetOutput());
       metrics->SetLabel(1);
@@ -143,7 +143,7 @@ main(int argc, char * argv[])
       metrics->SetCoordinateTolerance(1e-3);
       metrics->SetDirectionTolerance(1e-3);
       metrics->Update();
-      const itk::SegmentationMetrics & liver = metrics->GetMetrics(1);
+      const itk::ANUNetSegmentationMetrics & liver = metrics->GetMetrics(1);
       std::cout << "Dice: " << liver.Dice << '\n';
       std::cout << "IoU: " << liver.IoU << '\n';
       std::cout << "Precision: " << liver.Precision << ", recall: " << liver.Recall << '\n';

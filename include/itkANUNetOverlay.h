@@ -31,12 +31,12 @@ namespace itk
  * enlarged by an integer factor. Throws itk::ExceptionObject on a bad slice index or geometry mismatch.
  * \ingroup ANUNet */
 void
-WriteSegmentationOverlay(const Image<float, 3> *         image,
-                         const Image<unsigned char, 3> * truth,
-                         const Image<unsigned char, 3> * prediction,
-                         unsigned int                    slice,
-                         const std::string &             fileName,
-                         unsigned int                    zoom = 2);
+ANUNetWriteSegmentationOverlay(const Image<float, 3> *         image,
+                               const Image<unsigned char, 3> * truth,
+                               const Image<unsigned char, 3> * prediction,
+                               unsigned int                    slice,
+                               const std::string &             fileName,
+                               unsigned int                    zoom = 2);
 
 } // namespace itk
 

@@ -20,6 +20,8 @@
 
 #include "itkANUNetPreprocessor.h"
 
+#include "anunet/Statistics.h"
+
 #include "itkImageRegionConstIterator.h"
 #include "itkImageRegionConstIteratorWithIndex.h"
 #include "itkImageRegionIteratorWithIndex.h"
@@ -30,25 +32,6 @@
 
 namespace itk
 {
-namespace ANUNetDetail
-{
-/** Percentile of values as numpy.percentile (linear between order statistics); reorders values. */
-inline double
-Percentile(std::vector<float> & values, double percent)
-{
-  const double rank = percent / 100.0 * static_cast<double>(values.size() - 1);
-  const auto   k = static_cast<size_t>(std::floor(rank));
-  const double fraction = rank - static_cast<double>(k);
-  std::nth_element(values.begin(), values.begin() + k, values.end());
-  const double lower = values[k];
-  if (fraction <= 0.0 || k + 1 >= values.size())
-  {
-    return lower;
-  }
-  const double upper = *std::min_element(values.begin() + k + 1, values.end());
-  return lower + fraction * (upper - lower);
-}
-} // namespace ANUNetDetail
 
 template <typename TImage>
 void
@@ -163,8 +146,8 @@ ANUNetPreprocessor<TImage>::Initialize()
     case Method::Percentile:
     {
       map.clamp = true;
-      map.lower = ANUNetDetail::Percentile(values, intensity.percentileLow);
-      map.upper = ANUNetDetail::Percentile(values, intensity.percentileHigh);
+      map.lower = anunet::quantile(values, intensity.percentileLow / 100.0);
+      map.upper = anunet::quantile(values, intensity.percentileHigh / 100.0);
       map.offset = map.lower;
       // A constant volume maps to 0 rather than dividing by zero.
       map.scale = map.upper > map.lower ? 1.0 / (map.upper - map.lower) : 0.0;

@@ -44,6 +44,30 @@ namespace itk
     return m_Options.field;                                                                                            \
   }
 
+/** Set<Name>/Get<Name> of an enum field of the options by its name (as in configs), for the wrapped languages
+ * as SetArchitecture; an unknown name is an itk::ExceptionObject listing the valid ones. */
+#define itkANUNetTrainingNamedOptionMacro(name, field, fromString)                                                     \
+  void Set##name(const std::string & value)                                                                            \
+  {                                                                                                                    \
+    try                                                                                                                \
+    {                                                                                                                  \
+      const auto parsed = anunet::fromString(value);                                                                   \
+      if (!(m_Options.field == parsed))                                                                                \
+      {                                                                                                                \
+        m_Options.field = parsed;                                                                                      \
+        this->Modified();                                                                                              \
+      }                                                                                                                \
+    }                                                                                                                  \
+    catch (const std::invalid_argument & e)                                                                            \
+    {                                                                                                                  \
+      itkExceptionMacro("Set" #name ": " << e.what());                                                                 \
+    }                                                                                                                  \
+  }                                                                                                                    \
+  std::string Get##name() const                                                                                        \
+  {                                                                                                                    \
+    return anunet::toString(m_Options.field);                                                                          \
+  }
+
 /** \class ANUNetTrainingFilter
  * \brief Trains an ANU-Net (or a baseline) on image/label pairs and produces the trained model.
  *
@@ -145,9 +169,9 @@ public:
     this->Modified();
   }
   itkANUNetTrainingOptionMacro(Loss, std::string, loss);
-  itkANUNetTrainingOptionMacro(Optimizer, std::string, optimizer);
-  itkANUNetTrainingOptionMacro(Schedule, std::string, schedule);
-  itkANUNetTrainingOptionMacro(Precision, std::string, precision);
+  itkANUNetTrainingNamedOptionMacro(Optimizer, optimizer, optimizerFromString);
+  itkANUNetTrainingNamedOptionMacro(Schedule, schedule, scheduleFromString);
+  itkANUNetTrainingNamedOptionMacro(Precision, precision, precisionFromString);
   itkANUNetTrainingOptionMacro(LearningRate, double, learningRate);
   itkANUNetTrainingOptionMacro(NumberOfEpochs, int, epochs);
   itkANUNetTrainingOptionMacro(IterationsPerEpoch, int64_t, iterationsPerEpoch);

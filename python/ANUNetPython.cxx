@@ -24,11 +24,13 @@
 #include "OutputFiles.h"
 #include "Segmentation.h"
 #include "TrainingConfig.h"
+#include "InputError.h"
 #include "TrainingRun.h"
 
 #include "itkANUNetImageReader.h"
 #include "itkANUNetModel.h"
-#include "itkSegmentationMetricsImageFilter.h"
+#include "itkProcessObject.h"
+#include "itkANUNetSegmentationMetricsImageFilter.h"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -38,6 +40,7 @@
 #include <array>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 namespace py = pybind11;
 
@@ -139,46 +142,31 @@ toNumPy(const TImage * image, bool asSlice)
   return std::move(array);
 }
 
+/** Python's json.loads: the one JSON form that the C++ side writes, as Python objects. */
+py::object
+fromJson(const std::string & text)
+{
+  return py::module_::import("json").attr("loads")(text);
+}
+
 /** The same keys as `anunet evaluate --json` (an infinite distance becomes None). */
 py::object
-toPython(const itk::SegmentationMetrics & m)
+toPython(const itk::ANUNetSegmentationMetrics & m)
 {
-  return py::module_::import("json").attr("loads")(anunet::cli::metricsToJson(m).dump());
+  return fromJson(anunet::workflow::metricsToJson(m).dump());
 }
 
-/** The keys of a log.jsonl line (the trainer's own JSON form is internal to the torch core). */
-py::dict
+/** The core's one JSON form of an epoch (a log.jsonl line) and of a checkpoint's training summary. */
+py::object
 toDict(const anunet::EpochRecord & r)
 {
-  py::dict d;
-  d["epoch"] = r.epoch;
-  d["iterations"] = r.iterations;
-  d["loss"] = r.loss;
-  d["val_dice"] = r.validationDice;
-  d["per_case_dice"] = r.validationDicePerCase;
-  d["lr"] = r.learningRate;
-  d["seconds"] = r.seconds;
-  d["data_seconds"] = r.dataSeconds;
-  d["validation_seconds"] = r.validationSeconds;
-  d["communication_seconds"] = r.communicationSeconds;
-  d["best"] = r.best;
-  return d;
+  return fromJson(anunet::toJson(r));
 }
 
-/** The keys of the checkpoint's "training" metadata. */
-py::dict
+py::object
 toDict(const anunet::TrainingSummary & s)
 {
-  py::dict d;
-  d["loss"] = s.loss;
-  d["epochs"] = s.epochs;
-  d["iterations"] = s.iterations;
-  d["best_validation_dice"] = s.bestValidationDice;
-  d["best_epoch"] = s.bestEpoch;
-  d["seed"] = s.seed;
-  d["created"] = s.created;
-  d["flips"] = s.flips;
-  return d;
+  return fromJson(anunet::toJson(s));
 }
 
 /** Python's FileNotFoundError (not a bare RuntimeError) for a path that does not exist, before the reader
@@ -230,21 +218,22 @@ writeImage(const py::array_t<TPixel, py::array::c_style | py::array::forcecast> 
   requireOutputFolder(path);
   auto                   image = toItk<TPixel>(array, g);
   py::gil_scoped_release release;
-  anunet::cli::writeImageFile(image.GetPointer(), path);
+  anunet::workflow::writeImageFile(image.GetPointer(), path);
 }
 
 py::array
 segment(const PyModel &                                                       model,
         const py::array_t<float, py::array::c_style | py::array::forcecast> & array,
         const Geometry &                                                      g,
-        const anunet::cli::SegmentationSettings &                             settings)
+        const anunet::workflow::SegmentationSettings &                        settings)
 {
   auto image = toItk<float>(array, g);
   auto run = [&](auto output) {
     using OutputImageType = typename decltype(output)::ObjectType;
     {
       py::gil_scoped_release release;
-      output = anunet::cli::runSegmentation<OutputImageType>(image.GetPointer(), model.model.GetPointer(), settings);
+      output =
+        anunet::workflow::runSegmentation<OutputImageType>(image.GetPointer(), model.model.GetPointer(), settings);
     }
     return toNumPy(output.GetPointer(), array.ndim() == 2);
   };
@@ -267,7 +256,7 @@ evaluate(const py::array_t<unsigned char, py::array::c_style | py::array::forcec
   {
     throw py::value_error("prediction and truth have different shapes");
   }
-  auto filter = itk::SegmentationMetricsImageFilter<MaskType>::New();
+  auto filter = itk::ANUNetSegmentationMetricsImageFilter<MaskType>::New();
   filter->SetPredictionImage(toItk<unsigned char>(prediction, g));
   filter->SetGroundTruthImage(toItk<unsigned char>(truth, g));
   if (label > 0)
@@ -287,6 +276,91 @@ evaluate(const py::array_t<unsigned char, py::array::c_style | py::array::forcec
   return result;
 }
 
+/** The Python side of a training run: calls the user's functions with the GIL held, and turns Ctrl-C (or an
+ * exception in a user function) into a stop after the current step, the exception raised once last.pt is
+ * written. */
+class PythonTrainingObserver
+{
+public:
+  PythonTrainingObserver(py::object progress, py::object onEpoch)
+    : m_Progress(std::move(progress))
+    , m_OnEpoch(std::move(onEpoch))
+  {}
+
+  anunet::workflow::TrainingObserver
+  observer()
+  {
+    anunet::workflow::TrainingObserver o;
+    o.step = [this](const anunet::TrainingProgress & p) {
+      call(m_Progress, [&p] {
+        py::dict d;
+        d["epoch"] = p.epoch;
+        d["epochs"] = p.epochs;
+        d["iteration"] = p.iteration;
+        d["total_iterations"] = p.totalIterations;
+        d["loss"] = p.loss;
+        d["seconds_elapsed"] = p.secondsElapsed;
+        d["seconds_remaining"] = p.secondsRemaining;
+        return d;
+      });
+    };
+    o.epoch = [this](const anunet::EpochRecord & r) { call(m_OnEpoch, [&r] { return toDict(r); }); };
+    o.stopRequested = [this] {
+      py::gil_scoped_acquire acquire;
+      if (!m_Pending && PyErr_CheckSignals() != 0)
+      {
+        m_Pending = std::make_unique<py::error_already_set>();
+      }
+      return m_Pending != nullptr;
+    };
+    return o;
+  }
+
+  /** Raises what stopped the run, if anything did. */
+  void
+  raisePending()
+  {
+    if (m_Pending)
+    {
+      throw std::move(*m_Pending);
+    }
+  }
+
+  bool
+  pending() const
+  {
+    return m_Pending != nullptr;
+  }
+
+private:
+  template <typename MakeArgument>
+  void
+  call(const py::object & function, const MakeArgument & makeArgument)
+  {
+    if (function.is_none())
+    {
+      return;
+    }
+    py::gil_scoped_acquire acquire;
+    if (m_Pending)
+    {
+      return;
+    }
+    try
+    {
+      function(makeArgument());
+    }
+    catch (py::error_already_set & e)
+    {
+      m_Pending = std::make_unique<py::error_already_set>(std::move(e));
+    }
+  }
+
+  py::object                             m_Progress;
+  py::object                             m_OnEpoch;
+  std::unique_ptr<py::error_already_set> m_Pending;
+};
+
 py::tuple
 train(const std::string & configPath,
       const std::string & out,
@@ -296,10 +370,12 @@ train(const std::string & configPath,
       int                 threads,
       bool                distributed,
       double              distributedTimeout,
-      bool                localBatchNorm)
+      bool                localBatchNorm,
+      py::object          progress,
+      py::object          onEpoch,
+      const std::string & resume)
 {
-  using namespace anunet::cli;
-  requireExisting(configPath, "the config file");
+  using namespace anunet::workflow;
   TrainingConfig config = readTrainingConfig(configPath, dataRoot.empty() ? defaultDataRoot() : dataRoot);
   if (epochs > 0)
   {
@@ -313,16 +389,31 @@ train(const std::string & configPath,
   {
     config.options.threads = threads;
   }
+  if (!resume.empty())
+  {
+    requireExisting(resume, "the checkpoint to resume from");
+    config.options.resumeFrom = resume;
+  }
   if (distributed)
   {
     enableDistributedTraining(config, distributedTimeout, localBatchNorm); // ValueError naming the variable
   }
   finalizeTrainingConfig(config, out);
-  TrainingRun run;
+  PythonTrainingObserver watcher(std::move(progress), std::move(onEpoch));
+  TrainingRun            run;
+  try
   {
     py::gil_scoped_release release;
-    run = runTraining(config);
+    run = runTraining(config, watcher.observer());
   }
+  catch (const itk::ProcessAborted &)
+  {
+    if (!watcher.pending())
+    {
+      throw;
+    }
+  }
+  watcher.raisePending();
   py::list history;
   for (const auto & r : run.history)
   {
@@ -399,7 +490,7 @@ PYBIND11_MODULE(_anunet, m)
        bool                                                                  probability,
        bool                                                                  mirror,
        bool                                                                  largestComponent) {
-      anunet::cli::SegmentationSettings settings;
+      anunet::workflow::SegmentationSettings settings;
       settings.level = level;
       settings.threads = threads;
       settings.batch = batch;
@@ -434,7 +525,10 @@ PYBIND11_MODULE(_anunet, m)
         py::arg("threads"),
         py::arg("distributed"),
         py::arg("distributed_timeout"),
-        py::arg("local_batch_norm"));
+        py::arg("local_batch_norm"),
+        py::arg("progress"),
+        py::arg("on_epoch"),
+        py::arg("resume"));
 
   // C++ exceptions carry the file and the problem; surface them as Python exceptions of the same kind.
   py::register_exception_translator([](std::exception_ptr p) {
@@ -444,6 +538,10 @@ PYBIND11_MODULE(_anunet, m)
       {
         std::rethrow_exception(p);
       }
+    }
+    catch (const anunet::workflow::MissingFileError & e)
+    {
+      PyErr_SetString(PyExc_FileNotFoundError, e.what());
     }
     catch (const itk::ExceptionObject & e)
     {

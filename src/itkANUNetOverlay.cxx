@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "itkANUNetOverlay.h"
 
+#include "anunet/Statistics.h"
+
 #include "itkImageFileWriter.h"
 #include "itkRGBPixel.h"
 
@@ -58,12 +60,12 @@ onOutline(const MaskType * mask, const MaskType::IndexType & index)
 } // namespace
 
 void
-WriteSegmentationOverlay(const Image<float, 3> * image,
-                         const MaskType *        truth,
-                         const MaskType *        prediction,
-                         unsigned int            slice,
-                         const std::string &     fileName,
-                         unsigned int            zoom)
+ANUNetWriteSegmentationOverlay(const Image<float, 3> * image,
+                               const MaskType *        truth,
+                               const MaskType *        prediction,
+                               unsigned int            slice,
+                               const std::string &     fileName,
+                               unsigned int            zoom)
 {
   const auto region = image->GetLargestPossibleRegion();
   const auto size = region.GetSize();
@@ -93,9 +95,7 @@ WriteSegmentationOverlay(const Image<float, 3> * image,
   }
   auto percentile = [&values](double q) {
     auto copy = values;
-    auto k = static_cast<size_t>(q * static_cast<double>(copy.size() - 1));
-    std::nth_element(copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(k), copy.end());
-    return copy[k];
+    return static_cast<float>(anunet::quantile(copy, q));
   };
   const float low = percentile(0.005);
   const float high = std::max(percentile(0.995), low + 1e-6f);

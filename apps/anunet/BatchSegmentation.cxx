@@ -26,7 +26,7 @@
 
 #include "itkANUNetImageReader.h"
 #include "itkImageIOFactory.h"
-#include "itkSegmentationMetricsImageFilter.h"
+#include "itkANUNetSegmentationMetricsImageFilter.h"
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +37,7 @@
 #include <fstream>
 #include <iomanip>
 #include <optional>
+#include <set>
 #include <iostream>
 #include <sstream>
 #include <type_traits>
@@ -212,7 +213,7 @@ segmentCase(const ManifestCase &          c,
     nlohmann::json classes = nlohmann::json::array();
     for (size_t k = 1; k <= mapping.classes.size(); ++k)
     {
-      auto metrics = itk::SegmentationMetricsImageFilter<OutputImageType>::New();
+      auto metrics = itk::ANUNetSegmentationMetricsImageFilter<OutputImageType>::New();
       metrics->SetPredictionImage(output);
       metrics->SetGroundTruthImage(truth);
       metrics->SetLabel(static_cast<TOutputPixel>(k));
@@ -306,15 +307,22 @@ runBatchSegmentation(const BatchArguments & args)
     throw UsageError("--output-dir '" + args.outputDir + "': cannot create " +
                      caseRecordPath(dir, "x").parent_path().string() + ": " + error.message());
   }
-  nlohmann::json ids = nlohmann::json::array();
-  nlohmann::json mine = nlohmann::json::array();
+  nlohmann::json                  ids = nlohmann::json::array();
+  nlohmann::json                  mine = nlohmann::json::array();
+  std::set<std::filesystem::path> folders{ dir, caseRecordPath(dir, "x").parent_path() };
   for (const auto & c : manifest.cases)
   {
     ids.push_back(c.id);
     if (shard.contains(c))
     {
       mine.push_back(c.id);
+      folders.insert((dir / c.output).parent_path());
     }
+  }
+  // What an earlier run of this shard left when it was killed mid-write; a live shard's files stay.
+  for (const auto & folder : folders)
+  {
+    removeStaleTemporaryFiles(folder.string());
   }
   requireSameCaseList(dir, ids);
 

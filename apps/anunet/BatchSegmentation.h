@@ -31,11 +31,11 @@ namespace anunet::cli
 
 struct BatchArguments
 {
-  std::string          model;
-  std::string          manifest;
-  std::string          outputDir;
-  std::string          shard = "0/1";
-  SegmentationSettings settings;
+  std::string                    model;
+  std::string                    manifest;
+  std::string                    outputDir;
+  std::string                    shard = "0/1";
+  workflow::SegmentationSettings settings;
 };
 
 /** Segments the cases of one shard. A case that fails is recorded and the others go on; throws at the end when

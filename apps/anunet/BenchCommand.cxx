@@ -132,7 +132,9 @@ makePlan(const BenchArguments & arguments)
   plan.training = { { "demo", demoFilters, 128, 4 } };
   if (arguments.quick)
   {
-    plan.forwards = { { Architecture::ANUNet, 1, 256, 1 }, { Architecture::ANUNet, 4, 256, 1 } };
+    plan.forwards = { { Architecture::ANUNet, 1, 256, 1 },
+                      { Architecture::ANUNet, 4, 256, 1 },
+                      { Architecture::ANUNet, 4, 256, 8 } };
     return plan;
   }
   plan.training.push_back({ "full-width", plan.filters, 256, 4 });
@@ -890,7 +892,8 @@ addBenchCommand(CLI::App & app)
     "Time our forward passes and training step against the machine's convolution peak and eager PyTorch "
     "(minimum and median of repeated runs after warm-up; run on an otherwise idle machine)");
   command->add_flag("--json", arguments->json, "Print one JSON document (machine facts, one object per measurement)");
-  command->add_flag("--quick", arguments->quick, "ANU-Net L1 and L4 at batch 1 and the demo training step only");
+  command->add_flag(
+    "--quick", arguments->quick, "ANU-Net L1 and L4 at batch 1, L4 at batch 8, and the demo training step only");
   command->add_flag("--smoke",
                     arguments->smoke,
                     "Every measurement at a tiny size, to check that the command works (the times mean nothing)");

@@ -18,6 +18,8 @@
 #ifndef anunet_cli_Commands_h
 #define anunet_cli_Commands_h
 
+#include "InputError.h"
+
 #include <CLI/CLI.hpp>
 
 #include <stdexcept>
@@ -26,12 +28,11 @@
 namespace anunet::cli
 {
 
-/** An error the user can act on: printed as "anunet <command>: <message>", exit status 1. */
-class UsageError : public std::runtime_error
-{
-public:
-  using std::runtime_error::runtime_error;
-};
+// The tool is a front end of the workflow layer: its configs, runs and output files are the tool's own.
+using namespace anunet::workflow;
+
+/** An error the user can act on: printed as "anunet: error: <message>", exit status 1. */
+using UsageError = workflow::InputError;
 
 /** Ends the tool with its own exit status: 128 + the signal for a command stopped by SIGINT or SIGTERM, as
  * shells and Slurm report such an end. */

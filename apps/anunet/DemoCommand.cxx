@@ -20,7 +20,7 @@
 #include "MetricsJson.h"
 #include "OutputFiles.h"
 #include "Progress.h"
-#include "TrainingRun.h"
+#include "TrainingBars.h"
 
 #include "itkANUNetImageReader.h"
 #include "itkANUNetOverlay.h"
@@ -130,7 +130,11 @@ runDemo(const DemoArguments & args)
   std::cerr << "anunet demo: training " << toString(config.options.network.architecture) << " for the " << config.task
             << " on " << config.training.size() << " CHAOS MR T2 cases, validating on " << config.validation.size()
             << "\n";
-  const TrainingRun run = runTraining(config);
+  TrainingRun run;
+  {
+    TrainingBars bars(true);
+    run = runTraining(config, bars.observer());
+  }
   fs::copy_file(fs::path(config.options.outputDirectory) / "curves.svg",
                 fs::path(args.out) / "training_curves.svg",
                 fs::copy_options::overwrite_existing);
@@ -160,8 +164,8 @@ runDemo(const DemoArguments & args)
     std::ostringstream name;
     name << "overlay_case" << unseen.name << "_slice" << std::setw(2) << std::setfill('0') << z << ".png";
     const std::string temporary = temporaryNameFor((fs::path(args.out) / name.str()).string());
-    itk::WriteSegmentationOverlay(image, truth, full.segmentation, z, temporary);
-    commitFile(temporary, (fs::path(args.out) / name.str()).string());
+    itk::ANUNetWriteSegmentationOverlay(image, truth, full.segmentation, z, temporary);
+    commitTemporaryFile(temporary, (fs::path(args.out) / name.str()).string());
     overlays.push_back(name.str());
   }
 

@@ -17,14 +17,14 @@
  *=========================================================================*/
 // `anunet evaluate`: Dice, IoU, precision, recall, specificity, volume difference and surface distances of a
 // predicted label image against a ground truth, as a table or JSON. The work is done by
-// itk::SegmentationMetricsImageFilter; this file only reads, dispatches on dimension and prints.
+// itk::ANUNetSegmentationMetricsImageFilter; this file only reads, dispatches on dimension and prints.
 #include "Commands.h"
 #include "MetricsJson.h"
 
 #include "itkImageFileReader.h"
 #include "itkImageIOBase.h"
 #include "itkImageIOFactory.h"
-#include "itkSegmentationMetricsImageFilter.h"
+#include "itkANUNetSegmentationMetricsImageFilter.h"
 
 #include <nlohmann/json.hpp>
 
@@ -112,7 +112,7 @@ PrintTableHeader(std::ostream & os, const std::string & firstColumn)
 }
 
 void
-PrintTableRow(std::ostream & os, const std::string & firstColumn, const itk::SegmentationMetrics & m)
+PrintTableRow(std::ostream & os, const std::string & firstColumn, const itk::ANUNetSegmentationMetrics & m)
 {
   os << std::left << std::setw(7) << firstColumn << std::right << std::fixed << std::setprecision(4) << std::setw(8)
      << m.Dice << std::setw(8) << m.IoU << std::setw(10) << m.Precision << std::setw(8) << m.Recall << std::setw(12)
@@ -130,7 +130,7 @@ Evaluate(const EvaluateArguments & args)
   const auto prediction = ReadLabels<ImageType>(args.prediction);
   const auto truth = ReadLabels<ImageType>(args.truth);
 
-  auto filter = itk::SegmentationMetricsImageFilter<ImageType>::New();
+  auto filter = itk::ANUNetSegmentationMetricsImageFilter<ImageType>::New();
   filter->SetPredictionImage(prediction);
   filter->SetGroundTruthImage(truth);
   if (args.label >= 0)

@@ -39,7 +39,7 @@ requireSingleFileFormat(const std::string & path, const std::string & what);
 /** Loads the model and checks it against the settings (warns about --mirror on a model trained without flips;
  * refuses labels for more classes than 8 bits hold). */
 itk::ANUNetModel::Pointer
-loadSegmentationModel(const std::string & path, const SegmentationSettings & settings);
+loadSegmentationModel(const std::string & path, const workflow::SegmentationSettings & settings);
 
 /** "256 x 256 x 46 voxels of 1.25 x 1.25 x 7.7 mm". */
 template <typename TImage>

@@ -56,7 +56,7 @@ segmentAtLevel(itk::ANUNetModel *                         model,
   const size_t classes = model->GetModel().preprocessing().labels.classes.size();
   for (size_t c = 1; c <= classes; ++c)
   {
-    auto metrics = itk::SegmentationMetricsImageFilter<MaskType>::New();
+    auto metrics = itk::ANUNetSegmentationMetricsImageFilter<MaskType>::New();
     metrics->SetPredictionImage(result.segmentation);
     metrics->SetGroundTruthImage(truth);
     metrics->SetLabel(static_cast<unsigned char>(c));

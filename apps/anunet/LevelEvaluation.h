@@ -22,7 +22,7 @@
 #include "itkANUNetImageReader.h"
 #include "itkANUNetModel.h"
 #include "itkImageRegionIterator.h"
-#include "itkSegmentationMetricsImageFilter.h"
+#include "itkANUNetSegmentationMetricsImageFilter.h"
 
 #include <cmath>
 
@@ -66,9 +66,9 @@ struct LevelResult
   int64_t parameters = 0;
   double  millisecondsPerSlice = 0.0; ///< the whole segmentation filter (preprocessing and resampling included)
   /** Of class 1 (the foreground of a binary task); meanDice averages every foreground class. */
-  itk::SegmentationMetrics metrics;
-  double                   meanDice = 0.0;
-  MaskType::Pointer        segmentation;
+  itk::ANUNetSegmentationMetrics metrics;
+  double                         meanDice = 0.0;
+  MaskType::Pointer              segmentation;
 };
 
 /** truth holds class indices (mapLabels). threads: LibTorch threads, 0 = all. */

@@ -18,7 +18,7 @@
 #include "Commands.h"
 #include "Progress.h"
 #include "StopSignals.h"
-#include "TrainingRun.h"
+#include "TrainingBars.h"
 
 #include "itkProcessObject.h"
 
@@ -122,7 +122,9 @@ runTrain(const TrainArguments & args)
     const StopSignals signals;
     try
     {
-      run = runTraining(config, [&signals] { return signals.received() != 0; });
+      // In a distributed run the other ranks train silently; rank 0 speaks (and writes) for all.
+      TrainingBars bars(config.options.distributed.rank == 0);
+      run = runTraining(config, bars.observer([&signals] { return signals.received() != 0; }));
     }
     catch (const itk::ProcessAborted & e)
     {

@@ -27,7 +27,7 @@
 #include "itkImageFileWriter.h"
 #include "itkImageSeriesReader.h"
 #include "itkIntensityWindowingImageFilter.h"
-#include "itkSegmentationMetricsImageFilter.h"
+#include "itkANUNetSegmentationMetricsImageFilter.h"
 #include "itksys/SystemTools.hxx"
 
 #include <cstdlib>
@@ -89,7 +89,7 @@ main(int argc, char * argv[])
     segment->SetNumberOfThreads(2);
     itk::WriteImage(segment->GetOutput(), argv[3], true);
 
-    auto metrics = itk::SegmentationMetricsImageFilter<LabelType>::New();
+    auto metrics = itk::ANUNetSegmentationMetricsImageFilter<LabelType>::New();
     metrics->SetPredictionImage(segment->GetOutput());
     metrics->SetGroundTruthImage(itk::ReadImage<LabelType>(argv[4]));
     metrics->SetLabel(1);

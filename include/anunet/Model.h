@@ -45,6 +45,10 @@ struct ANUNetCore_EXPORT TrainingSummary
   bool flips = false;
 };
 
+/** The JSON form of a summary, as a checkpoint's metadata holds it ("training"), for the tool and Python. */
+ANUNetCore_EXPORT std::string
+                  toJson(const TrainingSummary & summary);
+
 /** The pruning level chosen on validation cases (`anunet prune`): the smallest level whose mean Dice is within
  * tolerance of the best level's. Segmentation uses it unless a level is asked for. */
 struct ANUNetCore_EXPORT LevelChoice

@@ -56,8 +56,9 @@ ANUNetCore_EXPORT IntensityNormalization::Method
 
 /** Which source label values form each output class.
  *
- * classes[k] lists the source labels merged into class k + 1 (class 0 is background). The CHAOS kidney
- * task is {{2, 3}}; liver is {{1}}; a multi-class task is {{1}, {2, 3}, {4}}. */
+ * classes[k] lists the source labels merged into class k + 1 (class 0 is background): {{2, 3}} is one class
+ * made of labels 2 and 3, {{1}, {2, 3}, {4}} three classes. Named tasks of particular datasets (CHAOS's
+ * "liver") are the configs' business (workflow/TaskPresets.h). */
 struct ANUNetCore_EXPORT LabelMapping
 {
   std::vector<std::vector<int>> classes{ { 1 } };
@@ -75,9 +76,10 @@ struct ANUNetCore_EXPORT LabelMapping
   int
   classOf(int sourceLabel) const;
 
-  /** Parses "liver", "kidney", "spleen", "chaos-all" or "labels=1,2+3,4" (comma: classes, plus: merged). */
+  /** Parses "labels=1,2+3,4" (comma: classes, plus: merged); the classes are named "labels-1", "labels-2+3",
+   * .... Throws std::invalid_argument naming the text. */
   static LabelMapping
-  fromTask(const std::string & task);
+  parse(const std::string & labels);
 
   bool
   operator==(const LabelMapping & other) const;

@@ -105,6 +105,45 @@ struct ANUNetCore_EXPORT DistributedOptions
   firstHost(const std::string & slurmNodeList);
 };
 
+enum class Optimizer
+{
+  Adam, ///< "adam"
+  SGD   ///< "sgd": with momentum and optional weight decay
+};
+
+/** How the learning rate changes over a run. */
+enum class LearningRateSchedule
+{
+  Poly,     ///< "poly": rate * (1 - step / steps)^power, the schedule of nnU-Net and many segmentation papers
+  Plateau,  ///< "plateau": cut by plateauFactor after plateauPatience epochs without improvement
+  Constant, ///< "constant"
+};
+
+/** The arithmetic of the training forward passes. */
+enum class Precision
+{
+  Float32,
+  /** LibTorch's CPU autocast to bfloat16 (losses, the gradients' accumulation into float32 weights, the
+   * optimiser and validation stay float32). About 1.8x faster per step on CPUs with AVX512-BF16; slower where
+   * the CPU lacks bfloat16 instructions. */
+  BFloat16
+};
+
+/** Lower-case names, as in configs and checkpoints; the fromString functions throw std::invalid_argument
+ * naming the text and the valid names. */
+ANUNetCore_EXPORT std::string
+                  toString(Optimizer optimizer);
+ANUNetCore_EXPORT Optimizer
+                  optimizerFromString(const std::string & name);
+ANUNetCore_EXPORT std::string
+                  toString(LearningRateSchedule schedule);
+ANUNetCore_EXPORT LearningRateSchedule
+                  scheduleFromString(const std::string & name);
+ANUNetCore_EXPORT std::string
+                  toString(Precision precision);
+ANUNetCore_EXPORT Precision
+precisionFromString(const std::string & name);
+
 struct ANUNetCore_EXPORT TrainingOptions
 {
   NetworkOptions network;
@@ -114,14 +153,14 @@ struct ANUNetCore_EXPORT TrainingOptions
   std::string         loss = "hybrid";
   std::vector<double> headWeights; ///< deep-supervision weights of heads X(0,1..4); empty = equal
 
-  std::string optimizer = "adam"; ///< "adam" or "sgd"
-  double      learningRate = 1e-3;
-  double      weightDecay = 0.0;
-  double      momentum = 0.9;    ///< SGD only
-  std::string schedule = "poly"; ///< "poly", "plateau" or "constant"
-  double      polyPower = 0.9;
-  int         plateauPatience = 3; ///< epochs without improvement before the rate is cut by plateauFactor
-  double      plateauFactor = 0.5;
+  Optimizer            optimizer = Optimizer::Adam;
+  double               learningRate = 1e-3;
+  double               weightDecay = 0.0;
+  double               momentum = 0.9; ///< SGD only
+  LearningRateSchedule schedule = LearningRateSchedule::Poly;
+  double               polyPower = 0.9;
+  int                  plateauPatience = 3; ///< epochs without improvement before the rate is cut by plateauFactor
+  double               plateauFactor = 0.5;
 
   int     epochs = 20;
   int64_t iterationsPerEpoch = 0; ///< 0: one pass over the training slices
@@ -133,11 +172,7 @@ struct ANUNetCore_EXPORT TrainingOptions
   double              foregroundFraction = 0.5;
   AugmentationOptions augmentation;
 
-  /** "float32", or "bfloat16": the training forward passes run under LibTorch's CPU autocast to bfloat16
-   * (losses, gradients' accumulation into float32 weights, the optimiser and validation stay float32).
-   * About 1.8x faster per step on CPUs with AVX512-BF16 (measured in the trainer's notes); slower where the
-   * CPU lacks bfloat16 instructions. */
-  std::string precision = "float32";
+  Precision precision = Precision::Float32;
 
   uint64_t seed = 0;
   /** LibTorch intra-op threads during train() (restored afterwards); 0 = all hardware threads. */
@@ -153,23 +188,43 @@ struct ANUNetCore_EXPORT TrainingOptions
    * epochs (which may grow), threads, earlyStoppingPatience, outputDirectory and resumeFrom; a difference is
    * an error naming the option. */
   std::string resumeFrom;
+
+  /** Throws std::invalid_argument naming the option for a value out of range or inconsistent with others. */
+  void
+  validate() const;
 };
 
-/** One line of the per-epoch log. */
+/** One epoch of a run: a line of log.jsonl, an entry of last.pt's history. */
 struct ANUNetCore_EXPORT EpochRecord
 {
-  int                 epoch = 0;
-  int64_t             iterations = 0;
-  double              loss = 0.0;
-  double              validationDice = -1.0; ///< mean over validation volumes of the 3-D Dice; -1 without validation
-  std::vector<double> validationDicePerCase;
-  double              learningRate = 0.0;         ///< the rate of the epoch's last optimiser step
-  double              seconds = 0.0;              ///< training and validation of this epoch, wall clock
-  double              dataSeconds = 0.0;          ///< of seconds: drawing and augmenting the batches
-  double              validationSeconds = 0.0;    ///< of seconds: validating
-  double              communicationSeconds = 0.0; ///< of seconds: waiting in collectives (distributed only)
-  bool                best = false;               ///< best validation Dice so far (every epoch without validation)
+  int                      epoch = 0;
+  int64_t                  iterations = 0;
+  double                   loss = 0.0;
+  double                   validationDice = -1.0;      ///< mean over validation volumes of the 3-D Dice; -1 without
+  std::vector<std::string> validationCases;            ///< the validation cases' names,
+  std::vector<double>      validationDicePerCase;      ///< and their Dice
+  double                   learningRate = 0.0;         ///< the rate of the epoch's last optimiser step
+  double                   seconds = 0.0;              ///< training and validation of this epoch, wall clock
+  double                   dataSeconds = 0.0;          ///< of seconds: drawing and augmenting the batches
+  double                   validationSeconds = 0.0;    ///< of seconds: validating
+  double                   communicationSeconds = 0.0; ///< of seconds: waiting in collectives (distributed only)
+  bool                     best = false;               ///< best validation Dice so far (every epoch without validation)
+
+  bool
+  operator==(const EpochRecord & other) const;
 };
+
+/** The one JSON form of an epoch, used by log.jsonl, last.pt's history, the tool and Python:
+ *
+ *   {"epoch":3,"iterations":300,"loss":0.41,"val_dice":0.93,"per_case_dice":{"case31":0.94,...},"lr":0.0008,
+ *    "seconds":312.5,"data_seconds":20.1,"validation_seconds":30.2,"communication_seconds":0.0,"best":true}
+ *
+ * per_case_dice keeps the cases' order. */
+ANUNetCore_EXPORT std::string
+                  toJson(const EpochRecord & record);
+/** Reads toJson's form; throws std::invalid_argument naming the key that is missing or of the wrong type. */
+ANUNetCore_EXPORT EpochRecord
+epochRecordFromJson(const std::string & text);
 
 struct ANUNetCore_EXPORT TrainingProgress
 {
@@ -189,10 +244,7 @@ struct ANUNetCore_EXPORT TrainingProgress
  * Dice over all its slices of the full network's output (level 0, threshold 0.5 or argmax), averaged over
  * the foreground classes; EpochRecord::validationDice is the mean over the cases. Then, in outputDirectory:
  * best.pt when the Dice improved, last.pt (network, optimiser state, random-engine states, history and best
- * weights, so that resumeFrom continues exactly), and one line of log.jsonl:
- *
- *   {"epoch":3,"iterations":300,"loss":0.41,"val_dice":0.93,"per_case_dice":{"case31":0.94,...},
- *    "lr":0.0008,"seconds":312.5,"best":true}
+ * weights, so that resumeFrom continues exactly), and one line of log.jsonl (toJson(EpochRecord)).
  *
  * Both checkpoints are written atomically and carry options.preprocessing and a TrainingSummary. The
  * same seed and thread count give the same result; oneDNN's convolutions may round differently at another

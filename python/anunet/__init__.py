@@ -14,9 +14,11 @@ Arrays are indexed [z, y, x] (as itk.GetArrayFromImage); spacing and origin are 
 Every call runs the same ITK filters as the C++ pipelines and the `anunet` tool, so the preprocessing
 recorded in a checkpoint is applied exactly as in training.
 """
+import errno
+import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -49,6 +51,12 @@ class Image:
 
     def write(self, path: str) -> None:
         """Writes the image (labels as uint8, anything else as float32); the file appears only when complete."""
+        # The OS's own error types, before the work: the writer would find these only when moving the file.
+        if os.path.isdir(path):
+            raise IsADirectoryError(errno.EISDIR, "cannot write an image onto an existing folder", path)
+        folder = os.path.dirname(path) or "."
+        if os.path.isdir(folder) and not os.access(folder, os.W_OK):
+            raise PermissionError(errno.EACCES, f"the folder {folder} is not writable", path)
         if self.array.dtype in (np.bool_, np.uint8) or np.issubdtype(self.array.dtype, np.integer):
             if self.array.size and (self.array.min() < 0 or self.array.max() > 255):
                 raise ValueError("label values must lie in 0..255")
@@ -75,10 +83,27 @@ def segment(model, image: Image, level: Optional[int] = None, threads: int = 0, 
     """
     if isinstance(model, str):
         model = Model.load(model)
+    # ValueError naming the argument, as for any other wrong value (the filter's own checks raise RuntimeError).
+    if level is not None and not 0 <= level <= 4:
+        raise ValueError(f"level={level}: pruning levels are 1..4, and 0 for the full network")
+    # A TorchScript file also reports no levels, but one exported at a level runs that level: the filter decides.
+    if level and model.maximum_level == 0 and model.architecture not in ("anunet", "unetpp"):
+        raise ValueError(f"level={level}: the {model.architecture} network has no pruning levels; use level=0")
+    if threads < 0:
+        raise ValueError(f"threads={threads}: give 0 (all hardware threads) or a positive number")
+    if batch < 1:
+        raise ValueError(f"batch={batch}: at least one slice per network run")
+    if largest_component and probability:
+        raise ValueError("largest_component=True applies to labels; it cannot be combined with probability=True")
+    array = np.asarray(image.array, dtype=np.float32)
+    non_finite = array.size - np.count_nonzero(np.isfinite(array))
+    if non_finite:
+        raise ValueError(f"the image holds {non_finite} NaN or infinite voxels (of {array.size}); the networks need "
+                         "finite intensities")
     if mirror and not model.training.get("flips", False):
         warnings.warn("mirror=True on a model trained without flips: its organs' sides are learned, and averaging "
                       "in mirrored views can lower the Dice badly (docs/results/postprocessing.md)", stacklevel=2)
-    array = _anunet.segment(model, np.asarray(image.array, dtype=np.float32), image.geometry(),
+    array = _anunet.segment(model, array, image.geometry(),
                             -1 if level is None else level, threads,
                             batch, probability, mirror, largest_component)
     return image.like(array)
@@ -90,14 +115,26 @@ def evaluate(prediction: Image, truth: Image, label: Optional[int] = None,
 
     Both images must share a grid; boolean masks count as label 1.
     """
-    return _anunet.evaluate(np.asarray(prediction.array, dtype=np.uint8), np.asarray(truth.array, dtype=np.uint8),
-                            truth.geometry(), label or 0, surface_distances)
+    predicted, true = np.asarray(prediction.array, dtype=np.uint8), np.asarray(truth.array, dtype=np.uint8)
+    if label and predicted.shape == true.shape and not (np.any(predicted == label) or np.any(true == label)):
+        # Both masks empty would score a perfect Dice: a mistyped label would pass unnoticed.
+        present = sorted((set(np.unique(predicted).tolist()) | set(np.unique(true).tolist())) - {0})
+        raise ValueError(f"label={label} is in neither image (their labels: {', '.join(map(str, present)) or 'none'})")
+    return _anunet.evaluate(predicted, true, truth.geometry(), label or 0, surface_distances)
 
 
 def train(config: str, out: str, data_root: str = "", epochs: int = 0, seed: int = -1,
           threads: int = -1, distributed: bool = False, distributed_timeout: float = 0.0,
-          local_batch_norm: bool = False) -> Tuple[Model, list]:
-    """Trains as `anunet train --config config --out out` does; returns the best model and the epoch log.
+          local_batch_norm: bool = False, progress: Optional[Callable[[dict], None]] = None,
+          on_epoch: Optional[Callable[[dict], None]] = None, resume: str = "") -> Tuple[Model, list]:
+    """Trains as `anunet train --config config --out out` does; returns the best model and the epoch log
+    (one dict per epoch, the keys of a log.jsonl line).
+
+    progress: called after every optimiser step with {"epoch", "epochs", "iteration", "total_iterations",
+    "loss" (the epoch's running mean), "seconds_elapsed", "seconds_remaining"}. on_epoch: called after every
+    epoch with its log line. Nothing is printed. Ctrl-C, or an exception raised by either function, stops the
+    run after the current step with last.pt written at that step, then raises that exception.
+    resume: a last.pt to continue from, as `--resume` (the same config and seed continue exactly).
 
     distributed=True trains data-parallel with the other ranks that the environment names, as
     `anunet train --distributed` does (torchrun's MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, or a Slurm
@@ -107,4 +144,4 @@ def train(config: str, out: str, data_root: str = "", epochs: int = 0, seed: int
     step of one process), as `--local-batch-norm`.
     """
     return _anunet.train(config, out, data_root, epochs, seed, threads, distributed, distributed_timeout,
-                         local_batch_norm)
+                         local_batch_norm, progress, on_epoch, resume)

@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "Checkpoint.h"
 
+#include "anunet/AtomicFile.h"
+
 #include "Json.h"
 
 #include <c10/core/InferenceMode.h>
@@ -24,18 +26,14 @@
 #include <torch/csrc/jit/serialization/import.h>
 #include <torch/script.h>
 
-#include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <ostream>
 #include <streambuf>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <set>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace anunet
 {
@@ -100,36 +98,6 @@ private:
   std::string & m_Bytes;
 };
 
-/** Writes all bytes to a new file and flushes them to the disk; returns errno, 0 on success. */
-int
-writeNewFile(const std::string & path, const std::string & bytes)
-{
-  const int descriptor = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (descriptor < 0)
-  {
-    return errno;
-  }
-  size_t done = 0;
-  while (done < bytes.size())
-  {
-    const ssize_t written = ::write(descriptor, bytes.data() + done, bytes.size() - done);
-    if (written < 0 && errno == EINTR)
-    {
-      continue;
-    }
-    if (written <= 0)
-    {
-      const int error = written < 0 ? errno : EIO;
-      ::close(descriptor);
-      return error;
-    }
-    done += static_cast<size_t>(written);
-  }
-  // Durable before the rename makes it the result: a crash never leaves a complete name on empty blocks.
-  const int error = ::fsync(descriptor) != 0 ? errno : 0;
-  return ::close(descriptor) != 0 && error == 0 ? errno : error;
-}
-
 /** Serialises into memory, writes a temporary file, then renames it over path, so that a reader never sees
  * half a file and a failed write (a full disk) leaves the previous file as it was. LibTorch does not write the
  * file itself: its stream writer throws from a destructor when a write fails, which ends the process
@@ -150,44 +118,10 @@ writeAtomically(const std::string & path, const std::function<void(std::ostream 
       throw std::runtime_error(path + ": cannot write: " + firstLine(e.what()));
     }
   }
-  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  if (const int error = writeNewFile(temporary, bytes); error != 0)
-  {
-    std::remove(temporary.c_str());
-    throw std::runtime_error(path + ": cannot write: " + std::strerror(error));
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0)
-  {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    throw std::runtime_error(path + ": cannot rename the temporary file " + temporary +
-                             " into place: " + std::strerror(error));
-  }
+  writeFileAtomically(path, bytes);
 }
 
 } // namespace
-
-void
-removeStaleTemporaryFiles(const std::string & folder)
-{
-  std::error_code error;
-  for (const auto & entry : std::filesystem::directory_iterator(folder, error))
-  {
-    // "<name>.tmp-<pid>" of writeAtomically, left by a process that was killed while it wrote.
-    const std::string name = entry.path().filename().string();
-    const size_t      mark = name.rfind(".tmp-");
-    if (mark == std::string::npos || mark + 5 == name.size() ||
-        name.find_first_not_of("0123456789", mark + 5) != std::string::npos)
-    {
-      continue;
-    }
-    const long pid = std::stol(name.substr(mark + 5));
-    if (pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
-    {
-      std::filesystem::remove(entry.path(), error);
-    }
-  }
-}
 
 namespace
 {
@@ -313,9 +247,13 @@ checkVersion(const nlohmann::json & metadata, const std::string & path)
   {
     throw std::runtime_error(path + ": metadata has no integer \"version\"");
   }
-  if (version->get<int64_t>() < 1 || version->get<int64_t>() > CheckpointVersion)
+  // A version above INT64_MAX is stored unsigned; read as int64_t it would pass for a negative one.
+  const bool supported = version->is_number_unsigned()
+                           ? version->get<uint64_t>() >= 1 && version->get<uint64_t>() <= CheckpointVersion
+                           : version->get<int64_t>() >= 1 && version->get<int64_t>() <= CheckpointVersion;
+  if (!supported)
   {
-    throw std::runtime_error(path + ": unsupported checkpoint version " + std::to_string(version->get<int64_t>()) +
+    throw std::runtime_error(path + ": unsupported checkpoint version " + version->dump() +
                              " (this build reads version " + std::to_string(CheckpointVersion) + ")");
   }
 }
@@ -345,6 +283,42 @@ mirrorModule(const torch::nn::Module &                            module,
   }
 }
 } // namespace
+
+std::shared_ptr<Model::Impl>
+readMetadataText(const std::string & text, const std::string & format, const std::string & path)
+{
+  const auto metadata = parseMetadata(text, path);
+  // find(), not value(): value() throws nlohmann's type_error for a "format" that is not a string.
+  std::string found;
+  if (const auto entry = metadata.find("format"); entry != metadata.end())
+  {
+    found = entry->is_string() ? entry->get<std::string>() : entry->dump();
+  }
+  if (found != format)
+  {
+    throw std::runtime_error(
+      format == TorchScriptFormat
+        ? path + ": TorchScript metadata has format \"" + found + "\", expected \"" + format + "\""
+        : path + ": not an ITKANUNet checkpoint (format \"" + found + "\", expected \"" + format + "\")");
+  }
+  checkVersion(metadata, path);
+  auto impl = std::make_shared<Model::Impl>();
+  readMetadata(metadata, *impl, path);
+  if (format == TorchScriptFormat)
+  {
+    if (const auto level = metadata.find("level"); level != metadata.end())
+    {
+      if (!level->is_number_integer() || level->get<int64_t>() < 0 || level->get<int64_t>() > 4)
+      {
+        throw std::runtime_error(path + ": invalid metadata: \"level\" must be a pruning level 0..4, got " +
+                                 level->dump());
+      }
+      impl->scriptLevel = level->get<int>();
+    }
+    impl->scriptOutputChannels = impl->options.classes;
+  }
+  return impl;
+}
 
 std::string
 metadataJson(const Model::Impl & model, const char * format, int level)
@@ -407,16 +381,7 @@ readCheckpoint(const std::string & path, const std::function<void(torch::seriali
   {
     throw std::runtime_error(path + ": not an ITKANUNet checkpoint (no \"" + MetadataKey + "\" entry)");
   }
-  const auto metadata = parseMetadata(text.toStringRef(), path);
-  const auto format = metadata.value("format", std::string());
-  if (format != CheckpointFormat)
-  {
-    throw std::runtime_error(path + ": not an ITKANUNet checkpoint (format \"" + format + "\", expected \"" +
-                             CheckpointFormat + "\")");
-  }
-  checkVersion(metadata, path);
-  auto impl = std::make_shared<Model::Impl>();
-  readMetadata(metadata, *impl, path);
+  auto impl = readMetadataText(text.toStringRef(), CheckpointFormat, path);
   impl->network = makeNetwork(impl->options);
   if (impl->levelChoice.level < 0 || impl->levelChoice.level > impl->network->maximumLevel())
   {
@@ -457,25 +422,17 @@ loadModelFile(const std::string & path)
     return readCheckpoint(path);
   }
 
-  auto impl = std::make_shared<Model::Impl>();
   module.eval();
-  impl->script = std::make_shared<torch::jit::Module>(module);
   const std::string & text = extra[TorchScriptMetadataFile];
   if (!text.empty())
   {
-    const auto metadata = parseMetadata(text, path);
-    const auto format = metadata.value("format", std::string());
-    if (format != TorchScriptFormat)
-    {
-      throw std::runtime_error(path + ": TorchScript metadata has format \"" + format + "\", expected \"" +
-                               TorchScriptFormat + "\"");
-    }
-    checkVersion(metadata, path);
-    readMetadata(metadata, *impl, path);
-    impl->scriptLevel = metadata.value("level", 0);
-    impl->scriptOutputChannels = impl->options.classes;
+    auto impl = readMetadataText(text, TorchScriptFormat, path);
+    impl->script = std::make_shared<torch::jit::Module>(module);
     return impl;
   }
+
+  auto impl = std::make_shared<Model::Impl>();
+  impl->script = std::make_shared<torch::jit::Module>(module);
 
   // A foreign module (e.g. torch.jit.save from Python): find its input channels by probing, and its outputs
   // from what it returns. The architecture field keeps its default and means nothing here.
@@ -486,7 +443,8 @@ loadModelFile(const std::string & path)
     c10::IValue output;
     try
     {
-      output = impl->script->forward({ torch::zeros({ 1, channels, 32, 32 }) });
+      // Two slices: a module taking unbatched input (a Conv3d reads N x C x H x W as C x D x H x W) is caught.
+      output = impl->script->forward({ torch::zeros({ 2, channels, 32, 32 }) });
     }
     catch (const std::exception & e)
     {
@@ -494,9 +452,10 @@ loadModelFile(const std::string & path)
       lastError = firstLine(e.what());
       continue;
     }
-    if (!output.isTensor() || output.toTensor().dim() != 4)
+    if (!output.isTensor() || output.toTensor().dim() != 4 || output.toTensor().size(0) != 2)
     {
-      throw std::runtime_error(path + ": TorchScript forward does not return an N x C x H x W tensor");
+      throw std::runtime_error(path + ": TorchScript forward does not return an N x C x H x W tensor for an input "
+                                      "of N slices");
     }
     impl->options.inputChannels = channels;
     impl->scriptOutputChannels = static_cast<int>(output.toTensor().size(1));

@@ -46,13 +46,8 @@ constexpr const char * MetadataKey = "anunet_metadata";
 /** Extra file of the metadata JSON in an exported TorchScript module. */
 constexpr const char * TorchScriptMetadataFile = "anunet_metadata.json";
 
-/** Deletes the "<name>.tmp-<pid>" files in folder that a killed process left behind while it wrote a
- * checkpoint (their process no longer exists); nothing ever reads them. */
-void
-removeStaleTemporaryFiles(const std::string & folder);
-
-/** Writes model (which must hold a network, not a TorchScript module) to path atomically: to
- * path + ".tmp-<pid>", then renamed. writeExtra may add entries (e.g. optimiser state). Throws
+/** Writes model (which must hold a network, not a TorchScript module) to path atomically
+ * (anunet/AtomicFile.h). writeExtra may add entries (e.g. optimiser state). Throws
  * std::runtime_error naming the file on failure. */
 void
 writeCheckpoint(const std::string &                                            path,
@@ -64,6 +59,13 @@ writeCheckpoint(const std::string &                                            p
  * unsupported version, metadata or weights that do not match (naming the tensor). */
 std::shared_ptr<Model::Impl>
 readCheckpoint(const std::string & path, const std::function<void(torch::serialize::InputArchive &)> & readExtra = {});
+
+/** The metadata checks of readCheckpoint() (format = CheckpointFormat) and of loadModelFile() for an exported
+ * TorchScript module (TorchScriptFormat) on metadata JSON text alone, without weights or code: the model's
+ * options, preprocessing and training summary, without network or script. Throws std::runtime_error naming
+ * path, as those loads do. Separate so that fuzz/ can reach the parser without building an archive. */
+std::shared_ptr<Model::Impl>
+readMetadataText(const std::string & text, const std::string & format, const std::string & path);
 
 /** Reads a checkpoint or a TorchScript module (exported by writeTorchScript() or saved from Python). */
 std::shared_ptr<Model::Impl>

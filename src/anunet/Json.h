@@ -24,6 +24,7 @@
 #include "anunet/Model.h"
 #include "anunet/NetworkOptions.h"
 #include "anunet/Preprocessing.h"
+#include "anunet/Training.h"
 
 #include <nlohmann/json.hpp>
 
@@ -59,6 +60,11 @@ void
 from_json(const nlohmann::json & j, TrainingSummary & summary);
 void
 to_json(nlohmann::json & j, const LevelChoice & choice);
+/** In insertion order, so that per_case_dice keeps the cases' order. */
+void
+to_json(nlohmann::ordered_json & j, const EpochRecord & record);
+void
+from_json(const nlohmann::ordered_json & j, EpochRecord & record);
 void
 from_json(const nlohmann::json & j, LevelChoice & choice);
 

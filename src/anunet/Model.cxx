@@ -85,6 +85,12 @@ to_json(nlohmann::json & j, const TrainingSummary & summary)
                       { "flips", summary.flips } };
 }
 
+std::string
+toJson(const TrainingSummary & summary)
+{
+  return nlohmann::json(summary).dump();
+}
+
 void
 to_json(nlohmann::json & j, const LevelChoice & choice)
 {

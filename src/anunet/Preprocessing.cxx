@@ -125,31 +125,10 @@ split(const std::string & text, char separator)
 } // namespace
 
 LabelMapping
-LabelMapping::fromTask(const std::string & task)
+LabelMapping::parse(const std::string & task)
 {
-  // CHAOS label values: 1 liver, 2 right kidney, 3 left kidney, 4 spleen (data README).
   LabelMapping mapping;
-  if (task == "liver")
-  {
-    mapping.classes = { { 1 } };
-    mapping.names = { "liver" };
-  }
-  else if (task == "kidney")
-  {
-    mapping.classes = { { 2, 3 } };
-    mapping.names = { "kidney" };
-  }
-  else if (task == "spleen")
-  {
-    mapping.classes = { { 4 } };
-    mapping.names = { "spleen" };
-  }
-  else if (task == "chaos-all")
-  {
-    mapping.classes = { { 1 }, { 2 }, { 3 }, { 4 } };
-    mapping.names = { "liver", "right-kidney", "left-kidney", "spleen" };
-  }
-  else if (task.rfind("labels=", 0) == 0)
+  if (task.rfind("labels=", 0) == 0)
   {
     const std::string list = task.substr(7);
     if (list.empty())
@@ -192,8 +171,7 @@ LabelMapping::fromTask(const std::string & task)
   }
   else
   {
-    throw std::invalid_argument("unknown label task \"" + task +
-                                "\"; valid: liver, kidney, spleen, chaos-all, labels=1,2+3,4");
+    throw std::invalid_argument("label task \"" + task + "\": expected labels=L,L+L,... (for example labels=1,2+3,4)");
   }
   return mapping;
 }

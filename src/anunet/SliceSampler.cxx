@@ -80,6 +80,54 @@ validateVolumes(const std::vector<SliceVolume> & volumes, const std::string & ro
   }
 }
 
+void
+checkTrainingCases(const TrainingOptions &          options,
+                   const std::vector<SliceVolume> & training,
+                   const std::vector<SliceVolume> & validation)
+{
+  validateVolumes(training, "training");
+  if (!validation.empty())
+  {
+    validateVolumes(validation, "validation");
+  }
+  const auto & reference = training.front();
+  const int    classes = std::max(2, options.network.classes);
+  auto         check = [&](const SliceVolume & v, const char * role) {
+    const std::string where = "case '" + v.name + "' (" + role + "): ";
+    if (v.channels != options.network.inputChannels)
+    {
+      throw std::invalid_argument(where + std::to_string(v.channels) + " image channels, the network takes " +
+                                  std::to_string(options.network.inputChannels));
+    }
+    if (v.height != reference.height || v.width != reference.width)
+    {
+      throw std::invalid_argument(where + "slices of " + std::to_string(v.height) + " x " + std::to_string(v.width) +
+                                  ", the training slices are " + std::to_string(reference.height) + " x " +
+                                  std::to_string(reference.width));
+    }
+    if (v.height % SpatialMultiple != 0 || v.width % SpatialMultiple != 0)
+    {
+      throw std::invalid_argument(where + "slices of " + std::to_string(v.height) + " x " + std::to_string(v.width) +
+                                  "; the network needs multiples of " + std::to_string(SpatialMultiple));
+    }
+    const auto high = *std::max_element(v.labels.begin(), v.labels.end());
+    if (high >= classes)
+    {
+      throw std::invalid_argument(where + "label value " + std::to_string(high) + ", but the network has " +
+                                  std::to_string(options.network.classes) + " output class(es): labels must be " +
+                                  "class indices 0.." + std::to_string(classes - 1));
+    }
+  };
+  for (const auto & v : training)
+  {
+    check(v, "training");
+  }
+  for (const auto & v : validation)
+  {
+    check(v, "validation");
+  }
+}
+
 double
 uniform01(std::mt19937_64 & engine)
 {

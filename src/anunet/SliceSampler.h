@@ -36,6 +36,14 @@ namespace anunet
 void
 validateVolumes(const std::vector<SliceVolume> & volumes, const std::string & role);
 
+/** validateVolumes() on both lists, and that every case suits the network of options: its channels, slices of
+ * the training slices' size in multiples of SpatialMultiple, labels the network can output. Throws
+ * std::invalid_argument naming the case. */
+void
+checkTrainingCases(const TrainingOptions &          options,
+                   const std::vector<SliceVolume> & training,
+                   const std::vector<SliceVolume> & validation);
+
 /** Draws training batches of 2-D slices from whole cases.
  *
  * The slices of all cases are copied once into one S x C x H x W tensor, so a batch is a single

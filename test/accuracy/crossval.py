@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 """The paper's six-model comparison on CHAOS MR T2-SPIR: 5-fold cross-validation by case (issue 16, part 2).
 
 Protocol: task x architecture x fold = 3 x 6 x 5 = 90 runs. Each run

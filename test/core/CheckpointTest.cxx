@@ -128,7 +128,7 @@ TEST_F(CheckpointTest, RoundTripKeepsWeightsStatisticsAndMetadata)
     anunet::Preprocessing preprocessing;
     preprocessing.intensity.method = anunet::IntensityNormalization::Method::ZScore;
     preprocessing.width = 192;
-    preprocessing.labels = anunet::LabelMapping::fromTask("chaos-all");
+    preprocessing.labels = anunet::LabelMapping::parse("labels=1,2,3,4");
     model.setPreprocessing(preprocessing);
     anunet::TrainingSummary summary;
     summary.loss = "hybrid";
@@ -165,7 +165,7 @@ TEST_F(CheckpointTest, RoundTripKeepsWeightsStatisticsAndMetadata)
   // Written atomically: no temporary is left behind.
   for (const auto & entry : fs::directory_iterator(m_Directory))
   {
-    EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
+    EXPECT_EQ(entry.path().string().find(".partial-"), std::string::npos) << entry.path();
   }
 }
 
@@ -379,6 +379,48 @@ TEST_F(CheckpointTest, BadFilesAreRejectedWithTheirName)
     EXPECT_NE(std::string(e.what()).find("no-such-directory/model.pt"), std::string::npos) << e.what();
   }
   EXPECT_NO_THROW(Model::load(good));
+}
+
+TEST_F(CheckpointTest, MetadataOfTheWrongTypeIsAnErrorNamingTheFile)
+{
+  // Found by fuzz/ (checkpoint_metadata; the inputs are in fuzz/regressions/): a "format" or "level" of another
+  // JSON type escaped the loaders as nlohmann's type_error, and a version above INT64_MAX read as a negative one.
+  const auto expectError = [](const std::string & text, const char * format, const std::string & fragment) {
+    try
+    {
+      anunet::readMetadataText(text, format, "meta.pt");
+      ADD_FAILURE() << text << " was accepted";
+    }
+    catch (const std::runtime_error & e)
+    {
+      const std::string message = e.what();
+      EXPECT_EQ(message.rfind("meta.pt: ", 0), 0u) << message;
+      EXPECT_NE(message.find(fragment), std::string::npos) << "expected \"" << fragment << "\" in: " << message;
+    }
+  };
+  const std::string network = R"("network": {"architecture": "unet", "filters": [1, 1, 1, 1, 1]})";
+  expectError(R"({"format": 1, "version": 1, )" + network + "}", anunet::CheckpointFormat, "(format \"1\"");
+  expectError(R"({"format": ["itkanunet-torchscript"], "version": 1, )" + network + "}",
+              anunet::TorchScriptFormat,
+              "format \"[\"itkanunet-torchscript\"]\"");
+  expectError(R"({"format": "itkanunet-checkpoint", "version": 18446744073709551615, )" + network + "}",
+              anunet::CheckpointFormat,
+              "unsupported checkpoint version 18446744073709551615");
+  const std::string torchScript = R"({"format": "itkanunet-torchscript", "version": 1, )" + network;
+  expectError(torchScript + R"(, "level": "1"})", anunet::TorchScriptFormat, "pruning level 0..4, got \"1\"");
+  expectError(torchScript + R"(, "level": 5})", anunet::TorchScriptFormat, "pruning level 0..4, got 5");
+  expectError(torchScript + R"(, "level": 4294967297})", anunet::TorchScriptFormat, "got 4294967297");
+  EXPECT_EQ(
+    anunet::readMetadataText(torchScript + R"(, "level": 3})", anunet::TorchScriptFormat, "meta.pt")->scriptLevel, 3);
+
+  // The same through a checkpoint file, as a user meets it.
+  const std::string numberFormat = file("number-format.pt");
+  {
+    torch::serialize::OutputArchive archive;
+    archive.write(anunet::MetadataKey, c10::IValue(R"({"format": 1, "version": 1})"));
+    archive.save_to(numberFormat);
+  }
+  expectLoadError(numberFormat, "not an ITKANUNet checkpoint (format \"1\"");
 }
 
 } // namespace

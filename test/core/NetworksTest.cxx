@@ -462,28 +462,29 @@ TEST_F(NetworksTest, CopiesShareTheModelAndClonesAreIndependent)
   EXPECT_THROW(model.run(input.data(), { 2, 1, 40, 40 }, output.data(), options), std::invalid_argument);
 }
 
-TEST_F(NetworksTest, OptionsNamesAndLabelTasks)
+TEST_F(NetworksTest, OptionsNamesAndLabelMappings)
 {
   for (const auto architecture : anunet::allArchitectures())
   {
     EXPECT_EQ(anunet::architectureFromString(anunet::toString(architecture)), architecture);
   }
   EXPECT_THROW(anunet::architectureFromString("vnet"), std::invalid_argument);
-  EXPECT_EQ(anunet::LabelMapping::fromTask("kidney").classes, (std::vector<std::vector<int>>{ { 2, 3 } }));
-  const auto all = anunet::LabelMapping::fromTask("chaos-all");
-  EXPECT_EQ(all.names, (std::vector<std::string>{ "liver", "right-kidney", "left-kidney", "spleen" }));
-  EXPECT_EQ(all.classOf(3), 3);
-  EXPECT_EQ(all.classOf(0), 0);
-  EXPECT_EQ(all.classOf(9), 0);
-  const auto custom = anunet::LabelMapping::fromTask("labels=1,2+3,4");
+  const auto merged = anunet::LabelMapping::parse("labels=2+3");
+  EXPECT_EQ(merged.classes, (std::vector<std::vector<int>>{ { 2, 3 } }));
+  EXPECT_EQ(merged.networkOutputs(), 1);
+  const auto custom = anunet::LabelMapping::parse("labels=1,2+3,4");
   EXPECT_EQ(custom.classes, (std::vector<std::vector<int>>{ { 1 }, { 2, 3 }, { 4 } }));
+  EXPECT_EQ(custom.names, (std::vector<std::string>{ "labels-1", "labels-2+3", "labels-4" }));
+  EXPECT_EQ(custom.networkOutputs(), 4);
   EXPECT_EQ(custom.classOf(3), 2);
-  EXPECT_EQ(anunet::LabelMapping::fromTask("liver").classOf(1), 1);
-  EXPECT_EQ(anunet::LabelMapping::fromTask("spleen").classOf(4), 1);
-  EXPECT_THROW(anunet::LabelMapping::fromTask("labels=1,x"), std::invalid_argument);
-  EXPECT_THROW(anunet::LabelMapping::fromTask("labels=1,1"), std::invalid_argument);
-  EXPECT_THROW(anunet::LabelMapping::fromTask("labels=0"), std::invalid_argument);
-  EXPECT_THROW(anunet::LabelMapping::fromTask("lungs"), std::invalid_argument);
+  EXPECT_EQ(custom.classOf(0), 0);
+  EXPECT_EQ(custom.classOf(9), 0);
+  EXPECT_THROW(anunet::LabelMapping::parse("labels=1,x"), std::invalid_argument);
+  EXPECT_THROW(anunet::LabelMapping::parse("labels=1,1"), std::invalid_argument);
+  EXPECT_THROW(anunet::LabelMapping::parse("labels=0"), std::invalid_argument);
+  EXPECT_THROW(anunet::LabelMapping::parse("labels="), std::invalid_argument);
+  // Named tasks of a dataset are the configs' (workflow/TaskPresets), not the core's.
+  EXPECT_THROW(anunet::LabelMapping::parse("liver"), std::invalid_argument);
 }
 
 TEST_F(NetworksTest, JsonRoundTripsAndRejectsUnknownKeys)
@@ -498,7 +499,7 @@ TEST_F(NetworksTest, JsonRoundTripsAndRejectsUnknownKeys)
   anunet::Preprocessing preprocessing;
   preprocessing.intensity.method = anunet::IntensityNormalization::Method::Percentile;
   preprocessing.width = 128;
-  preprocessing.labels = anunet::LabelMapping::fromTask("chaos-all");
+  preprocessing.labels = anunet::LabelMapping::parse("labels=1,2,3,4");
   const nlohmann::json preprocessingJson = preprocessing;
   EXPECT_EQ(preprocessingJson.get<anunet::Preprocessing>(), preprocessing);
 

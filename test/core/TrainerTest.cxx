@@ -407,7 +407,7 @@ TEST(Trainer, ResumeEqualsUninterrupted)
   const auto validation = discCases("val", 1, 4, 60);
 
   auto straightOptions = tinyOptions(freshDirectory("straight"));
-  straightOptions.optimizer = "adam";
+  straightOptions.optimizer = anunet::Optimizer::Adam;
   anunet::Trainer straight(straightOptions);
   straight.train(training, validation);
 
@@ -521,8 +521,8 @@ TEST(Trainer, StaleTemporaryFilesOfAKilledWriterAreRemoved)
   const auto training = discCases("train", 1, 4, 97);
   auto       options = tinyOptions(freshDirectory("stale"));
   options.epochs = 1;
-  const auto stale = fs::path(options.outputDirectory) / "last.pt.tmp-999999999"; // no such process
-  const auto other = fs::path(options.outputDirectory) / "notes.tmp-draft";       // not a writer's name
+  const auto stale = fs::path(options.outputDirectory) / ".last.partial-999999999.pt"; // no such process
+  const auto other = fs::path(options.outputDirectory) / ".notes.partial-draft.txt";   // not a writer's name
   fs::create_directories(options.outputDirectory);
   std::ofstream(stale) << "half a checkpoint";
   std::ofstream(other) << "the user's";
@@ -572,7 +572,7 @@ TEST(Trainer, SchedulesAndEarlyStopping)
 
   // A rate too small to change any prediction: validation Dice stays put, so it never improves.
   options.learningRate = 1e-12;
-  options.schedule = "plateau";
+  options.schedule = anunet::LearningRateSchedule::Plateau;
   options.plateauPatience = 1;
   options.epochs = 3;
   anunet::Trainer plateau(options);
@@ -590,7 +590,7 @@ TEST(Trainer, SchedulesAndEarlyStopping)
 
   options.earlyStoppingPatience = 0;
   options.learningRate = 1e-2;
-  options.schedule = "poly";
+  options.schedule = anunet::LearningRateSchedule::Poly;
   options.epochs = 2;
   anunet::Trainer poly(options);
   poly.train(training, validation);
@@ -605,7 +605,7 @@ TEST(Trainer, MultiClassAndSgd)
   const auto validation = discCases("val", 1, 4, 150, 3);
   auto       options = tinyOptions("");
   options.network.classes = 3;
-  options.optimizer = "sgd";
+  options.optimizer = anunet::Optimizer::SGD;
   options.loss = "focal";
   options.epochs = 1;
   anunet::Trainer trainer(options);

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright NumFOCUS
 # Installs the module into a fresh prefix, configures and builds examples/downstream against it as another project
 # would, checks that no LibTorch header directory reaches that project's compile commands, and runs it.
 # cmake -DBUILD=<module build tree> -DSOURCE=<examples/downstream> -DWORK=<scratch> -DRUN_ARGS=<a|b|...> -P ...

@@ -345,7 +345,7 @@ TEST(ANUNetPreprocessor, LabelMappingMergesSourceLabels)
   const auto labels = makeImage<Labels>({ 5, 2, 3 }, [](const Labels::IndexType & i) { return i[0]; });
   auto       preprocessing = identityPreprocessing(5, 2, anunet::IntensityNormalization::Method::None);
 
-  preprocessing.labels = anunet::LabelMapping::fromTask("kidney");
+  preprocessing.labels = anunet::LabelMapping::parse("labels=2+3");
   anunet::SliceVolume kidney =
     Preprocessor::MakeSliceVolume(image.GetPointer(), labels.GetPointer(), preprocessing, "kidney-case");
   EXPECT_EQ(kidney.name, "kidney-case");
@@ -362,7 +362,7 @@ TEST(ANUNetPreprocessor, LabelMappingMergesSourceLabels)
     EXPECT_EQ(kidney.image[i], source * 10.0f);
   }
 
-  preprocessing.labels = anunet::LabelMapping::fromTask("chaos-all");
+  preprocessing.labels = anunet::LabelMapping::parse("labels=1,2,3,4");
   anunet::SliceVolume all =
     Preprocessor::MakeSliceVolume(image.GetPointer(), labels.GetPointer(), preprocessing, "all");
   for (size_t i = 0; i < all.labels.size(); ++i)
@@ -373,7 +373,7 @@ TEST(ANUNetPreprocessor, LabelMappingMergesSourceLabels)
   // Labels resampled to another size keep their classes (nearest, never blended).
   preprocessing.width = 3;
   preprocessing.height = 4;
-  preprocessing.labels = anunet::LabelMapping::fromTask("labels=1,2+3");
+  preprocessing.labels = anunet::LabelMapping::parse("labels=1,2+3");
   anunet::SliceVolume resized =
     Preprocessor::MakeSliceVolume(image.GetPointer(), labels.GetPointer(), preprocessing, "r");
   ASSERT_EQ(resized.labels.size(), 3u * 4 * 3);
@@ -422,7 +422,7 @@ TEST(ANUNetPreprocessor, ChaosMRKidneyCase)
 
   anunet::Preprocessing preprocessing =
     identityPreprocessing(256, 256, anunet::IntensityNormalization::Method::Percentile);
-  preprocessing.labels = anunet::LabelMapping::fromTask("kidney");
+  preprocessing.labels = anunet::LabelMapping::parse("labels=2+3");
   const auto preprocessor = initialized(image, preprocessing);
 
   std::vector<float> values(image->GetBufferPointer(),

@@ -27,7 +27,7 @@
 #include "itkImageFileReader.h"
 #include "itkImageRegionConstIterator.h"
 #include "itkImageRegionIterator.h"
-#include "itkSegmentationMetricsImageFilter.h"
+#include "itkANUNetSegmentationMetricsImageFilter.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -140,7 +140,7 @@ TEST(ANUNetQuality, CommittedModelsMatchTheirBaselinesOnRealImages)
       EXPECT_LE(fraction, voxelTolerance) << differing << " voxels differ from the baseline";
     }
 
-    auto metrics = itk::SegmentationMetricsImageFilter<LabelImage>::New();
+    auto metrics = itk::ANUNetSegmentationMetricsImageFilter<LabelImage>::New();
     metrics->SetPredictionImage(labels);
     metrics->SetGroundTruthImage(readTruth(c, image));
     metrics->SetLabel(1);

@@ -15,10 +15,10 @@
  *  limitations under the License.
  *
  *=========================================================================*/
-// Tests of itk::SegmentationMetricsImageFilter and `anunet evaluate`: hand-computed values on small synthetic
+// Tests of itk::ANUNetSegmentationMetricsImageFilter and `anunet evaluate`: hand-computed values on small synthetic
 // masks, the empty-mask conventions, geometry checks, and an independent NumPy/SciPy computation
 // (metrics_reference.py) on a real CHAOS label volume against a perturbed copy of it.
-#include "itkSegmentationMetricsImageFilter.h"
+#include "itkANUNetSegmentationMetricsImageFilter.h"
 
 #include "itkCastImageFilter.h"
 #include "itkImageDuplicator.h"
@@ -48,7 +48,7 @@ template <unsigned int VDimension>
 using LabelImage = itk::Image<unsigned char, VDimension>;
 
 template <unsigned int VDimension>
-using MetricsFilter = itk::SegmentationMetricsImageFilter<LabelImage<VDimension>>;
+using MetricsFilter = itk::ANUNetSegmentationMetricsImageFilter<LabelImage<VDimension>>;
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
@@ -171,10 +171,10 @@ ExpectDistanceNear(double actual, const nlohmann::json & expected, double tolera
 
 /** Compares the filter's measures with a JSON object of metrics_reference.py or of `anunet evaluate --json`. */
 void
-ExpectMatchesReference(const itk::SegmentationMetrics & m,
-                       const nlohmann::json &           reference,
-                       double                           distanceTolerance,
-                       const std::string &              where)
+ExpectMatchesReference(const itk::ANUNetSegmentationMetrics & m,
+                       const nlohmann::json &                 reference,
+                       double                                 distanceTolerance,
+                       const std::string &                    where)
 {
   EXPECT_EQ(m.TruePositives, reference.at("tp").get<itk::SizeValueType>()) << where;
   EXPECT_EQ(m.FalsePositives, reference.at("fp").get<itk::SizeValueType>()) << where;
@@ -280,10 +280,10 @@ Case01Labels()
 
 } // namespace
 
-TEST(SegmentationMetrics, ObjectModel)
+TEST(ANUNetSegmentationMetrics, ObjectModel)
 {
   auto filter = MetricsFilter<3>::New();
-  EXPECT_STREQ(filter->GetNameOfClass(), "SegmentationMetricsImageFilter");
+  EXPECT_STREQ(filter->GetNameOfClass(), "ANUNetSegmentationMetricsImageFilter");
   EXPECT_TRUE(filter->GetEvaluateAllLabels());
   filter->SetLabel(2);
   EXPECT_FALSE(filter->GetEvaluateAllLabels());
@@ -298,7 +298,7 @@ TEST(SegmentationMetrics, ObjectModel)
 }
 
 // Two 4x4 squares overlapping in a 2x2 corner; every value below is worked out by hand.
-TEST(SegmentationMetrics, OverlappingSquaresHandComputed)
+TEST(ANUNetSegmentationMetrics, OverlappingSquaresHandComputed)
 {
   auto prediction = MakeImage<2>({ 10, 10 }, { 1.0, 1.0 });
   auto truth = MakeImage<2>({ 10, 10 }, { 1.0, 1.0 });
@@ -331,7 +331,7 @@ TEST(SegmentationMetrics, OverlappingSquaresHandComputed)
 }
 
 // A square and the same square moved by d voxels along one axis: HD = d * spacing of that axis.
-TEST(SegmentationMetrics, ShiftedSquareHausdorffWithAnisotropicSpacing)
+TEST(ANUNetSegmentationMetrics, ShiftedSquareHausdorffWithAnisotropicSpacing)
 {
   for (unsigned int axis = 0; axis < 2; ++axis)
   {
@@ -356,7 +356,7 @@ TEST(SegmentationMetrics, ShiftedSquareHausdorffWithAnisotropicSpacing)
   }
 }
 
-TEST(SegmentationMetrics, ShiftedCubeAlongSlicesAndThinObject)
+TEST(ANUNetSegmentationMetrics, ShiftedCubeAlongSlicesAndThinObject)
 {
   auto prediction = MakeImage<3>({ 12, 12, 12 }, { 0.8, 0.8, 3.0 });
   auto truth = MakeImage<3>({ 12, 12, 12 }, { 0.8, 0.8, 3.0 });
@@ -373,7 +373,7 @@ TEST(SegmentationMetrics, ShiftedCubeAlongSlicesAndThinObject)
   EXPECT_NEAR(filter->GetMetrics(2).VolumeDifference, -9 * 0.8 * 0.8 * 3.0, 1e-9);
 }
 
-TEST(SegmentationMetrics, EmptyMaskConventions)
+TEST(ANUNetSegmentationMetrics, EmptyMaskConventions)
 {
   auto prediction = MakeImage<2>({ 8, 8 }, { 1.0, 1.0 });
   auto truth = MakeImage<2>({ 8, 8 }, { 1.0, 1.0 });
@@ -423,7 +423,7 @@ TEST(SegmentationMetrics, EmptyMaskConventions)
   EXPECT_EQ(Evaluate<2>(full, full)->GetMetrics(1).Specificity, 1.0);
 }
 
-TEST(SegmentationMetrics, SurfaceDistancesCanBeSkipped)
+TEST(ANUNetSegmentationMetrics, SurfaceDistancesCanBeSkipped)
 {
   auto prediction = MakeImage<2>({ 8, 8 }, { 1.0, 1.0 });
   auto truth = MakeImage<2>({ 8, 8 }, { 1.0, 1.0 });
@@ -441,7 +441,7 @@ TEST(SegmentationMetrics, SurfaceDistancesCanBeSkipped)
 }
 
 // Downstream asks for a corner only; upstream filters must still be asked for (and produce) the whole images.
-TEST(SegmentationMetrics, PipelineRequestsWholeImages)
+TEST(ANUNetSegmentationMetrics, PipelineRequestsWholeImages)
 {
   auto prediction = MakeImage<2>({ 16, 12 }, { 1.0, 1.0 });
   auto truth = MakeImage<2>({ 16, 12 }, { 1.0, 1.0 });
@@ -468,7 +468,7 @@ TEST(SegmentationMetrics, PipelineRequestsWholeImages)
   EXPECT_EQ(predictionSource->GetOutput()->GetBufferedRegion(), prediction->GetLargestPossibleRegion());
 }
 
-TEST(SegmentationMetrics, GeometryMismatchNamesTheDifference)
+TEST(ANUNetSegmentationMetrics, GeometryMismatchNamesTheDifference)
 {
   auto reference = MakeImage<3>({ 6, 5, 4 }, { 1.0, 1.0, 2.0 });
   FillBox<3>(reference, { 1, 1, 1 }, { 3, 3, 2 }, 1);
@@ -507,7 +507,7 @@ TEST(SegmentationMetrics, GeometryMismatchNamesTheDifference)
   EXPECT_DOUBLE_EQ(Evaluate<3>(nearlySame, reference)->GetMetrics(1).Dice, 1.0);
 }
 
-TEST(SegmentationMetrics, PerSliceAlongLastAxis)
+TEST(ANUNetSegmentationMetrics, PerSliceAlongLastAxis)
 {
   auto prediction = MakeImage<3>({ 8, 8, 4 }, { 1.0, 1.5, 2.5 });
   auto truth = MakeImage<3>({ 8, 8, 4 }, { 1.0, 1.5, 2.5 });
@@ -556,7 +556,7 @@ TEST(SegmentationMetrics, PerSliceAlongLastAxis)
 }
 
 // An independent computation with NumPy/SciPy (medpy's definitions) on a real label volume.
-TEST(SegmentationMetrics, MatchesNumPyReferenceOnChaosLabels)
+TEST(ANUNetSegmentationMetrics, MatchesNumPyReferenceOnChaosLabels)
 {
   const std::string truthPath = Case01Labels();
   if (truthPath.empty())
@@ -613,7 +613,7 @@ TEST(SegmentationMetrics, MatchesNumPyReferenceOnChaosLabels)
 }
 
 #ifdef ANUNET_CLI
-TEST(SegmentationMetrics, EvaluateCommandJson)
+TEST(ANUNetSegmentationMetrics, EvaluateCommandJson)
 {
   auto prediction = MakeImage<3>({ 10, 10, 6 }, { 0.5, 0.5, 2.0 });
   auto truth = MakeImage<3>({ 10, 10, 6 }, { 0.5, 0.5, 2.0 });
@@ -669,7 +669,7 @@ TEST(SegmentationMetrics, EvaluateCommandJson)
   }
 }
 
-TEST(SegmentationMetrics, EvaluateCommandErrorsNameTheFile)
+TEST(ANUNetSegmentationMetrics, EvaluateCommandErrorsNameTheFile)
 {
   auto              image = MakeImage<3>({ 6, 6, 3 }, { 1.0, 1.0, 2.0 });
   auto              other = MakeImage<3>({ 6, 6, 3 }, { 1.0, 1.0, 3.0 });

@@ -20,7 +20,7 @@
 #include "ITKTestHelpers.h"
 #include "itkANUNetTrainingFilter.h"
 #include "itkImageFileReader.h"
-#include "itkSegmentationMetricsImageFilter.h"
+#include "itkANUNetSegmentationMetricsImageFilter.h"
 
 #include <gtest/gtest.h>
 
@@ -88,16 +88,16 @@ TEST(ANUNetTrainingFilter, TrainsThroughItkStyleSettersAndReportsEachEpoch)
 
   // A three-class mapping needs four network outputs (softmax with background): said before any training.
   auto options = filter->GetOptions();
-  options.preprocessing.labels = anunet::LabelMapping::fromTask("labels=1,2+3,4");
+  options.preprocessing.labels = anunet::LabelMapping::parse("labels=1,2+3,4");
   filter->SetOptions(options);
   const std::string message = anunet::test::errorOf([&] { filter->Update(); });
   EXPECT_NE(message.find("needs 4 output(s)"), std::string::npos) << message;
 }
 
-TEST(SegmentationMetrics, PerMeasureGettersEqualTheStruct)
+TEST(ANUNetSegmentationMetrics, PerMeasureGettersEqualTheStruct)
 {
   auto truth = itk::ReadImage<LabelVolume>(dataPath("chaos-mr-t2/case33_labels.nii.gz"));
-  auto metrics = itk::SegmentationMetricsImageFilter<LabelVolume>::New();
+  auto metrics = itk::ANUNetSegmentationMetricsImageFilter<LabelVolume>::New();
   metrics->SetPredictionImage(truth);
   metrics->SetGroundTruthImage(truth);
   metrics->Update();

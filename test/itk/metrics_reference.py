@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 # Copyright NumFOCUS
-"""Independent NumPy/SciPy reference for itk::SegmentationMetricsImageFilter.
+"""Independent NumPy/SciPy reference for itk::ANUNetSegmentationMetricsImageFilter.
 
 Reads two label images with nibabel and writes, as JSON, the measures of every label (or of --label) over the
 whole volume and, with --per-slice, per slice along the last axis. Surface distances follow medpy

@@ -113,10 +113,10 @@ for delay in (2.0, 3.1, 4.3, 5.2):
     if (out / "last.pt").exists():
         tensors(out / "last.pt")  # loads: never half a file
     log_epochs(out)
-(out / "last.pt.tmp-999999999").write_text("what a killed writer leaves")
+(out / ".last.partial-999999999.pt").write_text("what a killed writer leaves")
 resume_to_the_end(out)
 assert log_epochs(out) == EPOCHS
 same_weights(out, reference)
-leftovers = [p.name for p in out.iterdir() if ".tmp-" in p.name]
+leftovers = [p.name for p in out.iterdir() if ".partial-" in p.name or ".tmp-" in p.name]
 assert not leftovers, f"temporary files left: {leftovers}"
 print(f"SIGKILL: {kills} kills, resumed to the end: same weights as the uninterrupted run; no temporary files")

@@ -1,0 +1,117 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         https://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#include "TrainingRun.h"
+
+#include "CurvePlot.h"
+#include "InputError.h"
+#include "TaskPresets.h"
+
+#include "itkANUNetImageReader.h"
+#include "itkANUNetTrainingFilter.h"
+
+#include <filesystem>
+
+namespace anunet::workflow
+{
+
+void
+enableDistributedTraining(TrainingConfig & config, double timeoutSeconds, bool localBatchNorm)
+{
+  auto & d = config.options.distributed;
+  d = DistributedOptions::fromEnvironment();
+  if (timeoutSeconds > 0)
+  {
+    d.timeoutSeconds = timeoutSeconds;
+  }
+  d.synchronisedBatchNorm = !localBatchNorm;
+}
+
+void
+finalizeTrainingConfig(TrainingConfig & config, const std::string & outputDirectory)
+{
+  auto & o = config.options;
+  o.outputDirectory = outputDirectory;
+  o.preprocessing.labels = labelMappingForTask(config.task);
+  o.network.classes = o.preprocessing.labels.networkOutputs();
+}
+
+TrainingRun
+runTraining(const TrainingConfig & config, const TrainingObserver & observer)
+{
+  if (config.training.empty())
+  {
+    throw InputError("the config lists no training cases (data.train)");
+  }
+  std::filesystem::create_directories(config.options.outputDirectory);
+
+  // Labels are read as float like the images (exact for label values); the preprocessor maps them to classes.
+  using VolumeType = itk::ANUNetImageReader::VolumeType;
+  auto trainer = itk::ANUNetTrainingFilter<VolumeType, VolumeType>::New();
+  trainer->SetOptions(config.options);
+
+  const auto total = config.training.size() + config.validation.size();
+  size_t     done = 0;
+  auto       addCases = [&](const std::vector<CaseFiles> & cases, bool validation) {
+    for (const auto & c : cases)
+    {
+      if (observer.reading)
+      {
+        observer.reading(done, total, c.name);
+      }
+      trainer->AddCase(
+        itk::ANUNetImageReader::ReadVolume(c.image), itk::ANUNetImageReader::ReadVolume(c.label), c.name, validation);
+      ++done;
+    }
+  };
+  addCases(config.training, false);
+  addCases(config.validation, true);
+  if (observer.reading)
+  {
+    observer.reading(total, total, {});
+  }
+
+  trainer->SetProgressCallback([&observer, &trainer](const TrainingProgress & p) {
+    if (observer.stopRequested && observer.stopRequested())
+    {
+      trainer->AbortGenerateDataOn(); // the filter stops after this step and writes last.pt
+    }
+    if (observer.step)
+    {
+      observer.step(p);
+    }
+  });
+  if (observer.epoch)
+  {
+    trainer->SetEpochCallback(observer.epoch);
+  }
+  trainer->Update();
+
+  TrainingRun run;
+  run.model = trainer->GetOutput();
+  run.history = trainer->GetHistory();
+  // In a distributed run only rank 0 writes (as the trainer does its checkpoints and log).
+  if (config.options.distributed.rank == 0)
+  {
+    writeCurvesSvg(run.history,
+                   toString(config.options.network.architecture) + ", task " + config.task,
+                   (std::filesystem::path(config.options.outputDirectory) / "curves.svg").string());
+  }
+  return run;
+}
+
+} // namespace anunet::workflow
