@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "Checkpoint.h"
 
+#include "anunet/AtomicFile.h"
+
 #include "Json.h"
 
 #include <c10/core/InferenceMode.h>
@@ -24,18 +26,14 @@
 #include <torch/csrc/jit/serialization/import.h>
 #include <torch/script.h>
 
-#include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <ostream>
 #include <streambuf>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <set>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace anunet
 {
@@ -100,36 +98,6 @@ private:
   std::string & m_Bytes;
 };
 
-/** Writes all bytes to a new file and flushes them to the disk; returns errno, 0 on success. */
-int
-writeNewFile(const std::string & path, const std::string & bytes)
-{
-  const int descriptor = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (descriptor < 0)
-  {
-    return errno;
-  }
-  size_t done = 0;
-  while (done < bytes.size())
-  {
-    const ssize_t written = ::write(descriptor, bytes.data() + done, bytes.size() - done);
-    if (written < 0 && errno == EINTR)
-    {
-      continue;
-    }
-    if (written <= 0)
-    {
-      const int error = written < 0 ? errno : EIO;
-      ::close(descriptor);
-      return error;
-    }
-    done += static_cast<size_t>(written);
-  }
-  // Durable before the rename makes it the result: a crash never leaves a complete name on empty blocks.
-  const int error = ::fsync(descriptor) != 0 ? errno : 0;
-  return ::close(descriptor) != 0 && error == 0 ? errno : error;
-}
-
 /** Serialises into memory, writes a temporary file, then renames it over path, so that a reader never sees
  * half a file and a failed write (a full disk) leaves the previous file as it was. LibTorch does not write the
  * file itself: its stream writer throws from a destructor when a write fails, which ends the process
@@ -150,44 +118,10 @@ writeAtomically(const std::string & path, const std::function<void(std::ostream 
       throw std::runtime_error(path + ": cannot write: " + firstLine(e.what()));
     }
   }
-  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  if (const int error = writeNewFile(temporary, bytes); error != 0)
-  {
-    std::remove(temporary.c_str());
-    throw std::runtime_error(path + ": cannot write: " + std::strerror(error));
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0)
-  {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    throw std::runtime_error(path + ": cannot rename the temporary file " + temporary +
-                             " into place: " + std::strerror(error));
-  }
+  writeFileAtomically(path, bytes);
 }
 
 } // namespace
-
-void
-removeStaleTemporaryFiles(const std::string & folder)
-{
-  std::error_code error;
-  for (const auto & entry : std::filesystem::directory_iterator(folder, error))
-  {
-    // "<name>.tmp-<pid>" of writeAtomically, left by a process that was killed while it wrote.
-    const std::string name = entry.path().filename().string();
-    const size_t      mark = name.rfind(".tmp-");
-    if (mark == std::string::npos || mark + 5 == name.size() ||
-        name.find_first_not_of("0123456789", mark + 5) != std::string::npos)
-    {
-      continue;
-    }
-    const long pid = std::stol(name.substr(mark + 5));
-    if (pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
-    {
-      std::filesystem::remove(entry.path(), error);
-    }
-  }
-}
 
 namespace
 {
@@ -509,7 +443,8 @@ loadModelFile(const std::string & path)
     c10::IValue output;
     try
     {
-      output = impl->script->forward({ torch::zeros({ 1, channels, 32, 32 }) });
+      // Two slices: a module taking unbatched input (a Conv3d reads N x C x H x W as C x D x H x W) is caught.
+      output = impl->script->forward({ torch::zeros({ 2, channels, 32, 32 }) });
     }
     catch (const std::exception & e)
     {
@@ -517,9 +452,10 @@ loadModelFile(const std::string & path)
       lastError = firstLine(e.what());
       continue;
     }
-    if (!output.isTensor() || output.toTensor().dim() != 4)
+    if (!output.isTensor() || output.toTensor().dim() != 4 || output.toTensor().size(0) != 2)
     {
-      throw std::runtime_error(path + ": TorchScript forward does not return an N x C x H x W tensor");
+      throw std::runtime_error(path + ": TorchScript forward does not return an N x C x H x W tensor for an input "
+                                      "of N slices");
     }
     impl->options.inputChannels = channels;
     impl->scriptOutputChannels = static_cast<int>(output.toTensor().size(1));

@@ -46,13 +46,8 @@ constexpr const char * MetadataKey = "anunet_metadata";
 /** Extra file of the metadata JSON in an exported TorchScript module. */
 constexpr const char * TorchScriptMetadataFile = "anunet_metadata.json";
 
-/** Deletes the "<name>.tmp-<pid>" files in folder that a killed process left behind while it wrote a
- * checkpoint (their process no longer exists); nothing ever reads them. */
-void
-removeStaleTemporaryFiles(const std::string & folder);
-
-/** Writes model (which must hold a network, not a TorchScript module) to path atomically: to
- * path + ".tmp-<pid>", then renamed. writeExtra may add entries (e.g. optimiser state). Throws
+/** Writes model (which must hold a network, not a TorchScript module) to path atomically
+ * (anunet/AtomicFile.h). writeExtra may add entries (e.g. optimiser state). Throws
  * std::runtime_error naming the file on failure. */
 void
 writeCheckpoint(const std::string &                                            path,

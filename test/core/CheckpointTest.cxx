@@ -128,7 +128,7 @@ TEST_F(CheckpointTest, RoundTripKeepsWeightsStatisticsAndMetadata)
     anunet::Preprocessing preprocessing;
     preprocessing.intensity.method = anunet::IntensityNormalization::Method::ZScore;
     preprocessing.width = 192;
-    preprocessing.labels = anunet::LabelMapping::fromTask("chaos-all");
+    preprocessing.labels = anunet::LabelMapping::parse("labels=1,2,3,4");
     model.setPreprocessing(preprocessing);
     anunet::TrainingSummary summary;
     summary.loss = "hybrid";
@@ -165,7 +165,7 @@ TEST_F(CheckpointTest, RoundTripKeepsWeightsStatisticsAndMetadata)
   // Written atomically: no temporary is left behind.
   for (const auto & entry : fs::directory_iterator(m_Directory))
   {
-    EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
+    EXPECT_EQ(entry.path().string().find(".partial-"), std::string::npos) << entry.path();
   }
 }
 
