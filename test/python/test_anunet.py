@@ -53,6 +53,35 @@ class PythonFrontEndTest(unittest.TestCase):
         self.assertEqual(self.model.training["iterations"], 4)
         self.assertLess(self.model.parameter_count(1), self.model.parameter_count(4))
 
+    def test_callbacks_see_the_run_and_an_exception_in_one_stops_it_resumably(self):
+        config = str(HERE.parent / "Input" / "tiny-train.yaml")
+        out = self.out / "stopped"
+        steps, epochs = [], []
+
+        class Enough(Exception):
+            pass
+
+        def on_epoch(record):
+            epochs.append(record)
+            raise Enough("one epoch is enough")
+
+        with self.assertRaisesRegex(Enough, "one epoch is enough"):
+            anunet.train(config, str(out), data_root=str(DATA.parent), epochs=2, progress=steps.append,
+                         on_epoch=on_epoch)
+        self.assertEqual([s["iteration"] for s in steps], [1, 2, 3, 4])
+        self.assertEqual(steps[0]["total_iterations"], 8)
+        self.assertEqual(len(epochs), 1)
+        self.assertEqual(list(epochs[0]["per_case_dice"]), ["31"], "the log's {case: Dice} form")
+        self.assertTrue((out / "last.pt").is_file(), "the stop writes last.pt at its step")
+        with open(out / "log.jsonl") as log:
+            self.assertEqual(json.loads(log.readline())["epoch"], 1)
+
+        model, history = anunet.train(config, str(out), data_root=str(DATA.parent), epochs=2,
+                                      resume=str(out / "last.pt"))
+        self.assertEqual([r["iterations"] for r in history], [4, 8])
+        self.assertEqual(history[0]["loss"], epochs[0]["loss"], "the resumed run continues the stopped one")
+        self.assertEqual(model.training["iterations"], 8)
+
     def test_distributed_training_names_a_malformed_environment(self):
         saved = {k: os.environ.get(k) for k in ("WORLD_SIZE", "RANK")}
         os.environ.update(WORLD_SIZE="2", RANK="5")
