@@ -37,8 +37,10 @@ namespace itk
  *
  * Every failure throws an ExceptionObject whose description names the path and the problem: a missing
  * path, a file no ITK reader recognises, a directory without DICOM series, a directory with several
- * series when none is selected (the series identifiers are listed), a multi-channel pixel, or an image
- * whose dimension is not the one asked for (a 4-D time series, a 3-D volume read as a 2-D slice).
+ * series when none is selected (the series identifiers are listed), a series with missing slices or uneven
+ * spacing, a multi-channel pixel, an image whose dimension is not the one asked for (a 4-D time series, a
+ * 3-D volume read as a 2-D slice), a truncated file, or NaN or infinite voxels in a NIfTI file (its reader
+ * would turn them into 0).
  *
  * \ingroup ANUNet
  */
@@ -53,7 +55,8 @@ public:
   IsDirectory(const std::string & path);
 
   /** Dimension of the image at path without reading its pixels: 3 for a DICOM directory, what the
-   * header says for a file (trailing dimensions of size 1 are not counted, so a single-slice volume is 2). */
+   * header says for a file (trailing dimensions of size 1 beyond the third are not counted; a one-slice volume
+   * is 3, so that its segmentation keeps its position and direction, and a single DICOM file is 2). */
   static unsigned int
   ReadDimension(const std::string & path);
 

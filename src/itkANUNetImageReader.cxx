@@ -22,11 +22,14 @@
 #include "itkImageFileReader.h"
 #include "itkImageIOFactory.h"
 #include "itkImageSeriesReader.h"
+#include "itkMetaDataObject.h"
 #include "itk_zlib.h"
 #include "itksys/SystemTools.hxx"
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstring>
 #include <sstream>
 #include <vector>
 
@@ -83,12 +86,16 @@ ReadHeader(const std::string & path)
   return io;
 }
 
-/** Number of dimensions once trailing dimensions of size 1 are dropped (at least 2). */
+/** Number of dimensions once trailing dimensions of size 1 are dropped: at least 3 for a volume file, so
+ * that a one-slice volume keeps its position and direction along the slice axis; at least 2 for a single
+ * DICOM file, which is a slice. */
 unsigned int
 EffectiveDimension(const ImageIOBase & io)
 {
-  unsigned int dimension = io.GetNumberOfDimensions();
-  while (dimension > 2 && io.GetDimensions(dimension - 1) == 1)
+  const bool         dicomFile = std::string(io.GetNameOfClass()) == "GDCMImageIO";
+  const unsigned int least = io.GetNumberOfDimensions() >= 3 && !dicomFile ? 3 : 2;
+  unsigned int       dimension = io.GetNumberOfDimensions();
+  while (dimension > least && io.GetDimensions(dimension - 1) == 1)
   {
     --dimension;
   }
@@ -106,15 +113,36 @@ DescribeSize(const ImageIOBase & io)
   return size.str();
 }
 
-/** ITK's NIfTI reader accepts a .gz file that ends early and returns whatever it inflated, so a cut-off
- * download would become a silently wrong image. Inflating the stream once more finds it (cheap next to the
- * read itself). */
+template <typename T>
+T
+FromBytes(const unsigned char * bytes, bool swap)
+{
+  unsigned char ordered[sizeof(T)];
+  for (size_t i = 0; i < sizeof(T); ++i)
+  {
+    ordered[i] = bytes[swap ? sizeof(T) - 1 - i : i];
+  }
+  T value;
+  std::memcpy(&value, ordered, sizeof(T));
+  return value;
+}
+
+/** Reads a file once more, inflating it if it is gzip-compressed (gzread passes plain files through), so that
+ * what ITK's readers let through silently is an error: a .gz stream that ends early (the NIfTI reader returns
+ * whatever it inflated), a single-file NIfTI whose voxel data end early, and NaN or infinite voxels in a
+ * floating-point NIfTI (nifti1_io turns them into 0 while reading, so the networks would see a different
+ * image than the file holds). Cheap next to the read itself. */
 void
-RequireCompleteGzip(const std::string & path)
+CheckFileData(const std::string & path, const ImageIOBase & io)
 {
   std::string lower = path;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (lower.size() < 3 || lower.compare(lower.size() - 3, 3, ".gz") != 0)
+  auto endsWith = [&lower](const std::string & end) {
+    return lower.size() >= end.size() && lower.compare(lower.size() - end.size(), end.size(), end) == 0;
+  };
+  const bool compressed = endsWith(".gz");
+  const bool nifti = std::string(io.GetNameOfClass()) == "NiftiImageIO" && (endsWith(".nii") || endsWith(".nii.gz"));
+  if (!compressed && !nifti)
   {
     return;
   }
@@ -123,10 +151,59 @@ RequireCompleteGzip(const std::string & path)
   {
     Fail("cannot open '" + path + "'");
   }
-  std::vector<char> buffer(1 << 20);
-  int               read = 0;
+  std::vector<unsigned char> buffer(1 << 20);
+  // The NIfTI-1 or NIfTI-2 header: its size says which (and the byte order), then the voxels' offset and type.
+  uint64_t dataOffset = 0;
+  int      datatype = 0;
+  bool     swap = false;
+  size_t   total = 0;
+  if (nifti)
+  {
+    const int read = gzread(file, buffer.data(), 540);
+    total = read > 0 ? static_cast<size_t>(read) : 0;
+    const auto size = total >= 4 ? FromBytes<int32_t>(buffer.data(), false) : 0;
+    swap = size == 0x5C010000 || size == 0x1C020000;
+    const auto headerSize = total >= 4 ? FromBytes<int32_t>(buffer.data(), swap) : 0;
+    if (headerSize == 348 && total >= 112)
+    {
+      datatype = FromBytes<int16_t>(buffer.data() + 70, swap);
+      dataOffset = static_cast<uint64_t>(std::max(352.0f, FromBytes<float>(buffer.data() + 108, swap)));
+    }
+    else if (headerSize == 540 && total >= 176)
+    {
+      datatype = FromBytes<int16_t>(buffer.data() + 12, swap);
+      dataOffset = static_cast<uint64_t>(std::max<int64_t>(544, FromBytes<int64_t>(buffer.data() + 168, swap)));
+    }
+  }
+  const uint64_t             dataEnd = dataOffset + io.GetImageSizeInBytes();
+  const size_t               valueSize = datatype == 16 ? 4 : datatype == 64 ? 8 : 0; // NIFTI_TYPE_FLOAT32, FLOAT64
+  size_t                     nonFinite = 0;
+  std::vector<unsigned char> pending; // the start of a value that the previous read cut off
+  // data[0] is byte `at` of the file: scans the values of [at, at + count) that lie in the voxel data.
+  auto scan = [&](const unsigned char * data, size_t count, uint64_t at) {
+    const uint64_t begin = std::max<uint64_t>(at, dataOffset);
+    const uint64_t end = std::min<uint64_t>(at + count, dataEnd);
+    if (valueSize == 0 || begin >= end)
+    {
+      return;
+    }
+    pending.insert(pending.end(), data + (begin - at), data + (end - at));
+    const size_t whole = pending.size() / valueSize * valueSize;
+    for (size_t i = 0; i < whole; i += valueSize)
+    {
+      const double value =
+        valueSize == 4 ? FromBytes<float>(pending.data() + i, swap) : FromBytes<double>(pending.data() + i, swap);
+      nonFinite += std::isfinite(value) ? 0 : 1;
+    }
+    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(whole));
+  };
+  scan(buffer.data(), total, 0);
+  int read = 0;
   while ((read = gzread(file, buffer.data(), static_cast<unsigned int>(buffer.size()))) > 0)
-  {}
+  {
+    scan(buffer.data(), static_cast<size_t>(read), total);
+    total += static_cast<size_t>(read);
+  }
   int               code = Z_OK;
   const std::string problem = read < 0 ? gzerror(file, &code) : "";
   const int         closed = gzclose(file);
@@ -138,13 +215,24 @@ RequireCompleteGzip(const std::string & path)
   {
     Fail("'" + path + "' is truncated: its compressed data end early");
   }
+  if (dataOffset > 0 && total < dataEnd)
+  {
+    Fail("'" + path + "' is truncated: its header describes " + std::to_string(io.GetImageSizeInBytes()) +
+         " bytes of voxels from byte " + std::to_string(dataOffset) + ", but the " +
+         (compressed ? "inflated file has " : "file has ") + std::to_string(total) + " bytes");
+  }
+  if (nonFinite > 0)
+  {
+    Fail("'" + path + "' holds " + std::to_string(nonFinite) + " NaN or infinite voxels (of " +
+         std::to_string(io.GetImageSizeInPixels()) + "); the networks need finite intensities");
+  }
 }
 
 template <typename TImage>
 typename TImage::Pointer
 ReadFile(const std::string & path, ImageIOBase * io)
 {
-  RequireCompleteGzip(path);
+  CheckFileData(path, *io);
   auto reader = ImageFileReader<TImage>::New();
   reader->SetFileName(path);
   reader->SetImageIO(io);
@@ -276,6 +364,18 @@ ANUNetImageReader::ReadVolume(const std::string & path, const std::string & seri
     Fail("cannot read the DICOM series in '" + path + "': " + e.GetDescription());
   }
   VolumeType::Pointer volume = reader->GetOutput();
+  // ImageSeriesReader only warns, and stacks the slices at the spacing of the first two: slice positions
+  // elsewhere would be wrong. Deviations from rounding in the position strings stay far below 1%.
+  double deviation = 0.0;
+  if (ExposeMetaData<double>(volume->GetMetaDataDictionary(), "ITK_non_uniform_sampling_deviation", deviation) &&
+      deviation > 0.01 * volume->GetSpacing()[2])
+  {
+    std::ostringstream message;
+    message << "the DICOM series in '" << path << "' has missing slices or uneven spacing: its " << files.size()
+            << " slice positions deviate by up to " << deviation << " mm from the spacing of the first two ("
+            << volume->GetSpacing()[2] << " mm); resample it to a regular grid first";
+    Fail(message.str());
+  }
   volume->DisconnectPipeline();
   return volume;
 }
