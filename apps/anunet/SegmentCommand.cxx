@@ -24,6 +24,9 @@
 
 #include "itkANUNetImageReader.h"
 #include "itkANUNetModel.h"
+#include "itkImageIOFactory.h"
+
+#include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
@@ -56,6 +59,23 @@ requireOutputFile(const std::string & path)
   {
     throw UsageError("--output '" + path + "': the folder '" + parent.string() + "' does not exist");
   }
+  // Found before the segmentation runs, not when its result is moved into place.
+  if (std::filesystem::is_directory(path))
+  {
+    throw UsageError("--output '" + path + "' is an existing folder; give the path of an image file");
+  }
+  if (access(parent.empty() ? "." : parent.c_str(), W_OK) != 0)
+  {
+    throw UsageError("--output '" + path + "': the folder '" + (parent.empty() ? "." : parent.string()) +
+                     "' is not writable");
+  }
+  // Otherwise the writer's error names the hidden temporary file, not the output.
+  if (itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::WriteMode).IsNull())
+  {
+    throw UsageError("--output '" + path +
+                     "': no ITK image writer for this file name extension (use .nii.gz, "
+                     ".nrrd, .mha, or .png for a 2-D image)");
+  }
 }
 
 template <unsigned int VDimension, typename TOutputPixel>
@@ -73,7 +93,8 @@ segment(const SegmentArguments & args, const itk::ANUNetModel * model, itk::Imag
   }
   catch (const itk::ExceptionObject & e)
   {
-    throw std::runtime_error(args.input + ": " + e.GetDescription());
+    // Either file can be the cause (the model's channels or levels, the image's intensities).
+    throw std::runtime_error(args.input + " with the model " + args.model + ": " + e.GetDescription());
   }
   bar.finish();
   writeImageFile(output.GetPointer(), args.output);
