@@ -25,6 +25,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <stdexcept>
 
 namespace anunet::cli
 {
@@ -388,8 +389,17 @@ parseShard(const std::string & text)
                      "four shards (in a Slurm array: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT with --array=0-3)");
   }
   Shard shard;
-  shard.index = std::stoul(index);
-  shard.count = std::stoul(count);
+  try
+  {
+    shard.index = std::stoul(index);
+    shard.count = std::stoul(count);
+  }
+  catch (const std::out_of_range &)
+  {
+    // Digits that do not fit an unsigned long: std::out_of_range, which the tool would report as an internal
+    // error (fuzz/regressions/manifest/shard-out-of-range.csv).
+    throw UsageError("--shard '" + text + "': the numbers are too large");
+  }
   if (shard.count == 0)
   {
     throw UsageError("--shard '" + text + "': the number of shards must be at least 1");
