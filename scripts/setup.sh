@@ -14,6 +14,9 @@ packages=(
   libeigen3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libgtest-dev pybind11-dev python3-dev
   python3-numpy python3-scipy python3-nibabel python3-yaml python3-matplotlib python3-pytest
   slurm-wlm munge
+  # The sanitizer and fuzzing build (scripts/sanitize.sh, scripts/fuzz.sh): clang, its sanitizer and libFuzzer
+  # runtimes (libclang-rt, which holds what libfuzzer-14-dev would add for -fsanitize=fuzzer), llvm-symbolizer.
+  clang-14 libclang-rt-14-dev llvm-14
 )
 missing=()
 for p in "${packages[@]}"; do

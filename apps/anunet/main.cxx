@@ -15,7 +15,7 @@
  *  limitations under the License.
  *
  *=========================================================================*/
-#include "Commands.h"
+#include "App.h"
 
 #include "anunet/Model.h"
 
@@ -27,18 +27,8 @@ main(int argc, char ** argv)
 {
   // The tool owns its process: keep LibTorch's tensors in the heap and OpenBLAS off LibTorch's cores.
   anunet::configureCpuRuntime();
-  CLI::App app{ "anunet: ANU-Net (attention-based nested U-Net) segmentation in ITK pipelines" };
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "anunet 0.1.0");
-
-  anunet::cli::addModelsCommand(app);
-  anunet::cli::addTrainCommand(app);
-  anunet::cli::addSegmentCommand(app);
-  anunet::cli::addSummarizeCommand(app);
-  anunet::cli::addEvaluateCommand(app);
-  anunet::cli::addDemoCommand(app);
-  anunet::cli::addPruneCommand(app);
-  anunet::cli::addBenchCommand(app);
+  CLI::App app;
+  anunet::cli::setUpApp(app);
 
   try
   {
