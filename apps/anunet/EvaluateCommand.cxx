@@ -24,6 +24,7 @@
 #include "itkImageFileReader.h"
 #include "itkImageIOBase.h"
 #include "itkImageIOFactory.h"
+#include "itkImageRegionConstIterator.h"
 #include "itkANUNetSegmentationMetricsImageFilter.h"
 
 #include <nlohmann/json.hpp>
@@ -32,6 +33,7 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <sstream>
 
 namespace
@@ -129,6 +131,28 @@ Evaluate(const EvaluateArguments & args)
   using ImageType = itk::Image<LabelPixel, VDimension>;
   const auto prediction = ReadLabels<ImageType>(args.prediction);
   const auto truth = ReadLabels<ImageType>(args.truth);
+  if (args.label >= 0)
+  {
+    // Two empty masks score a perfect Dice: a label neither image holds (a typo) would pass unnoticed.
+    std::set<long> present;
+    for (const ImageType * image : { prediction.GetPointer(), truth.GetPointer() })
+    {
+      for (itk::ImageRegionConstIterator<ImageType> it(image, image->GetBufferedRegion()); !it.IsAtEnd(); ++it)
+      {
+        present.insert(static_cast<long>(it.Get()));
+      }
+    }
+    if (present.count(args.label) == 0)
+    {
+      std::ostringstream labels;
+      for (const long label : present)
+      {
+        labels << (labels.tellp() > 0 ? ", " : "") << label;
+      }
+      throw anunet::cli::UsageError("--label " + std::to_string(args.label) + ": neither '" + args.prediction +
+                                    "' nor '" + args.truth + "' holds it (their labels: " + labels.str() + ")");
+    }
+  }
 
   auto filter = itk::ANUNetSegmentationMetricsImageFilter<ImageType>::New();
   filter->SetPredictionImage(prediction);
