@@ -12,6 +12,8 @@
 # its manifest reader are in the fuzz label instead.
 #
 #   scripts/sanitize.sh [--build-only] [BUILD_DIR]      (default build-sanitize/)
+#   ANUNET_FUZZ_TOOL=OFF scripts/sanitize.sh            without the command-line fuzzer, which compiles the whole
+#                                                       tool (as CI runs it: docs/building.md §5)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build_only=0
@@ -47,7 +49,7 @@ cmake -S "$here" -B "$build" -G Ninja \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
   -DCMAKE_C_FLAGS="$compile" -DCMAKE_CXX_FLAGS="$compile $cxx_only" \
   -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags" \
-  -DANUNET_BUILD_APPS=OFF -DANUNET_BUILD_PYTHON=OFF -DANUNET_BUILD_FUZZERS=ON \
+  -DANUNET_BUILD_APPS=OFF -DANUNET_BUILD_PYTHON=OFF -DANUNET_BUILD_FUZZERS=ON -DANUNET_FUZZ_TOOL="${ANUNET_FUZZ_TOOL:-ON}" \
   -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
 # Each LibTorch translation unit needs ~1.3 GB of compiler memory, more with the sanitizers.
 jobs=$(( $(nproc) < 4 ? $(nproc) : 4 ))
