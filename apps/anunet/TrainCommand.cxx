@@ -169,13 +169,14 @@ addTrainCommand(CLI::App & app)
   cmd->add_option("--architecture", args->architecture, "anunet|unetpp|unet|r2unet|attunet|r2attunet");
   cmd->add_option("--task", args->task, "liver|kidney|spleen|chaos-all|labels=1,2+3,...");
   cmd->add_option("--resume", args->resume, "Continue from a last.pt");
-  cmd->add_option("--epochs", args->epochs, "Epochs");
-  cmd->add_option("--iterations-per-epoch", args->iterationsPerEpoch, "Optimiser steps per epoch (0: one pass)");
-  cmd->add_option("--batch-size", args->batchSize, "Slices per step");
-  cmd->add_option("--lr", args->learningRate, "Learning rate");
-  cmd->add_option("--seed", args->seed, "Random seed");
-  cmd->add_option("--threads", args->threads, "LibTorch threads (0: all cores)");
-  cmd->add_option("--size", args->size, "Network in-plane size (square)");
+  cmd->add_option("--epochs", args->epochs, "Epochs")->check(CLI::PositiveNumber);
+  cmd->add_option("--iterations-per-epoch", args->iterationsPerEpoch, "Optimiser steps per epoch (0: one pass)")
+    ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--batch-size", args->batchSize, "Slices per step")->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", args->learningRate, "Learning rate")->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", args->seed, "Random seed")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", args->threads, "LibTorch threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--size", args->size, "Network in-plane size (square)")->check(CLI::PositiveNumber);
   cmd->add_flag("--distributed",
                 args->distributed,
                 "Data-parallel training with the other ranks named by the environment (torchrun's MASTER_ADDR, "

@@ -143,5 +143,12 @@ def train(config: str, out: str, data_root: str = "", epochs: int = 0, seed: int
     local_batch_norm: each rank normalises with its own share's statistics (fewer collectives, no longer the
     step of one process), as `--local-batch-norm`.
     """
+    # The defaults mean "as the config says"; anything below them is a mistake, not a request.
+    if epochs < 0:
+        raise ValueError(f"epochs={epochs}: give at least 1, or 0 for the config's")
+    if threads < -1:
+        raise ValueError(f"threads={threads}: give 0 for all cores, n > 0, or -1 for the config's")
+    if seed < -1:
+        raise ValueError(f"seed={seed}: give a seed >= 0, or -1 for the config's")
     return _anunet.train(config, out, data_root, epochs, seed, threads, distributed, distributed_timeout,
                          local_batch_norm, progress, on_epoch, resume)
