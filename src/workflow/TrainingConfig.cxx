@@ -154,7 +154,8 @@ parseConfigDocument(const YAML::Node & root, const std::string & path, const std
   reader.checkKeys(root, "", { "architecture", "task", "data", "preprocessing", "network", "training" });
 
   TrainingConfig config;
-  auto &         options = config.options;
+  config.source = path;
+  auto & options = config.options;
 
   std::string architecture = toString(options.network.architecture);
   reader.read(root, "architecture", "", architecture);

@@ -41,7 +41,8 @@ struct TrainingConfig
   std::string            task = "liver";
   std::vector<CaseFiles> training;
   std::vector<CaseFiles> validation;
-  std::vector<CaseFiles> test; ///< held-out cases, never seen in training (used by `anunet demo`)
+  std::vector<CaseFiles> test;   ///< held-out cases, never seen in training (used by `anunet demo`)
+  std::string            source; ///< the config file (or the name given for its text), for messages
 };
 
 /** Reads a config; unknown keys, wrong types and bad values are InputErrors naming the file and the key, a

@@ -53,9 +53,25 @@ finalizeTrainingConfig(TrainingConfig & config, const std::string & outputDirect
 TrainingRun
 runTraining(const TrainingConfig & config, const TrainingObserver & observer)
 {
+  const std::string where = config.source.empty() ? std::string("the config") : config.source;
   if (config.training.empty())
   {
-    throw InputError("the config lists no training cases (data.train)");
+    throw InputError(where + ": the config lists no training cases (data.train)");
+  }
+  // Before the first case is read, so that a typo in the last path does not cost the reading of the others.
+  for (const auto * cases : { &config.training, &config.validation })
+  {
+    for (const auto & c : *cases)
+    {
+      for (const auto & [role, file] : { std::pair{ "image", &c.image }, std::pair{ "label", &c.label } })
+      {
+        std::error_code error;
+        if (!std::filesystem::exists(*file, error))
+        {
+          throw MissingFileError(where + ": case '" + c.name + "': the " + role + " " + *file + " does not exist");
+        }
+      }
+    }
   }
   std::filesystem::create_directories(config.options.outputDirectory);
 
