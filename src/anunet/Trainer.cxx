@@ -102,8 +102,8 @@ class TrainingLoop
 {
 public:
   TrainingLoop(TrainerState &                   owner,
-              const std::vector<SliceVolume> & training,
-              const std::vector<SliceVolume> & validation)
+               const std::vector<SliceVolume> & training,
+               const std::vector<SliceVolume> & validation)
     : m_Owner(owner)
     , m_Options(owner.options)
     , m_Training(training)
@@ -656,7 +656,7 @@ Trainer::train(const std::vector<SliceVolume> & training, const std::vector<Slic
   try
   {
     TrainingLoop run(*m_Impl, training, validation);
-    Model       model = run.run();
+    Model        model = run.run();
     m_Impl->stopRequested.store(false);
     return model;
   }

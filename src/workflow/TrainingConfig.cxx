@@ -82,7 +82,7 @@ public:
     }
     catch (const YAML::Exception &)
     {
-      fail(section + "." + key, "has the wrong type");
+      fail(qualified(section, key), "has the wrong type");
     }
   }
 
@@ -95,23 +95,29 @@ public:
            T &                 value,
            T (*fromString)(const std::string &)) const
   {
-    std::string name;
-    read(node, key, section, name);
-    if (name.empty())
+    if (!node[key])
     {
       return;
     }
+    std::string name;
+    read(node, key, section, name);
     try
     {
       value = fromString(name);
     }
     catch (const std::invalid_argument & e)
     {
-      fail(section + "." + key, e.what());
+      fail(qualified(section, key), e.what());
     }
   }
 
 private:
+  static std::string
+  qualified(const std::string & section, const std::string & key)
+  {
+    return section.empty() ? key : section + "." + key;
+  }
+
   std::string m_Path;
 };
 
@@ -157,16 +163,7 @@ parseConfigDocument(const YAML::Node & root, const std::string & path, const std
   config.source = path;
   auto & options = config.options;
 
-  std::string architecture = toString(options.network.architecture);
-  reader.read(root, "architecture", "", architecture);
-  try
-  {
-    options.network.architecture = architectureFromString(architecture);
-  }
-  catch (const std::invalid_argument & e)
-  {
-    reader.fail("architecture", e.what());
-  }
+  reader.readName(root, "architecture", "", options.network.architecture, architectureFromString);
   reader.read(root, "task", "", config.task);
 
   if (const auto data = root["data"])
@@ -192,17 +189,8 @@ parseConfigDocument(const YAML::Node & root, const std::string & path, const std
   {
     reader.checkKeys(
       pre, "preprocessing", { "intensity", "window", "percentile_low", "percentile_high", "size", "slice_axis" });
-    auto &      p = options.preprocessing;
-    std::string method = toString(p.intensity.method);
-    reader.read(pre, "intensity", "preprocessing", method);
-    try
-    {
-      p.intensity.method = normalizationMethodFromString(method);
-    }
-    catch (const std::invalid_argument & e)
-    {
-      reader.fail("preprocessing.intensity", e.what());
-    }
+    auto & p = options.preprocessing;
+    reader.readName(pre, "intensity", "preprocessing", p.intensity.method, normalizationMethodFromString);
     std::vector<double> window{ p.intensity.windowMinimum, p.intensity.windowMaximum };
     reader.read(pre, "window", "preprocessing", window);
     if (window.size() != 2 || !(window[0] < window[1]))
