@@ -119,15 +119,6 @@ enum class LearningRateSchedule
   Constant, ///< "constant"
 };
 
-/** The arithmetic of the training forward passes. */
-enum class Precision
-{
-  Float32,
-  /** LibTorch's CPU autocast to bfloat16 (losses, the gradients' accumulation into float32 weights, the
-   * optimiser and validation stay float32). About 1.8x faster per step on CPUs with AVX512-BF16; slower where
-   * the CPU lacks bfloat16 instructions. */
-  BFloat16
-};
 
 /** Lower-case names, as in configs and checkpoints; the fromString functions throw std::invalid_argument
  * naming the text and the valid names. */
@@ -138,11 +129,7 @@ ANUNetCore_EXPORT Optimizer
 ANUNetCore_EXPORT std::string
                   toString(LearningRateSchedule schedule);
 ANUNetCore_EXPORT LearningRateSchedule
-                  scheduleFromString(const std::string & name);
-ANUNetCore_EXPORT std::string
-                  toString(Precision precision);
-ANUNetCore_EXPORT Precision
-precisionFromString(const std::string & name);
+scheduleFromString(const std::string & name);
 
 struct ANUNetCore_EXPORT TrainingOptions
 {

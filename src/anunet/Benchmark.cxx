@@ -18,6 +18,7 @@
 // The kernels of `anunet bench` (issue 17): everything of it that needs LibTorch, in one translation unit.
 #include "anunet/Benchmark.h"
 
+#include "CpuInfo.h"
 #include "FlopCounter.h"
 #include "Losses.h"
 #include "ModelImpl.h"
@@ -108,14 +109,6 @@ private:
   int m_Previous = 0;
 };
 
-std::string
-trim(const std::string & text)
-{
-  const auto first = text.find_first_not_of(" \t");
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
-}
-
 uint64_t
 splitMix(uint64_t & state)
 {
@@ -146,52 +139,17 @@ machineFacts()
   // The flags that select oneDNN's and OpenBLAS's kernels, and the ones issue 17's bf16 mode depends on.
   static const std::vector<std::string> relevant{ "avx2",        "fma",         "avx512f",  "avx512_vnni", "avx_vnni",
                                                   "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16",    "amx_int8" };
-  std::ifstream                         cpuinfo("/proc/cpuinfo");
-  std::set<std::string>                 flags;
-  std::set<std::pair<std::string, std::string>> cores;
-  std::string                                   line;
-  std::string                                   physicalId;
-  bool                                          flagsRead = false;
-  while (std::getline(cpuinfo, line))
-  {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos)
-    {
-      continue;
-    }
-    const std::string key = trim(line.substr(0, colon));
-    const std::string value = trim(line.substr(colon + 1));
-    if (key == "model name" && facts.cpuModel.empty())
-    {
-      facts.cpuModel = value;
-    }
-    else if (key == "flags" && !flagsRead)
-    {
-      std::istringstream words(value);
-      for (std::string word; words >> word;)
-      {
-        flags.insert(word);
-      }
-      flagsRead = true;
-    }
-    else if (key == "physical id")
-    {
-      physicalId = value;
-    }
-    else if (key == "core id")
-    {
-      cores.emplace(physicalId, value);
-    }
-  }
+  const CpuInfo &                       cpu = cpuInfo();
+  facts.cpuModel = cpu.model;
   for (const auto & flag : relevant)
   {
-    if (flags.count(flag) != 0)
+    if (cpu.flags.count(flag) != 0)
     {
       facts.cpuFlags.push_back(flag);
     }
   }
-  facts.bf16 = flags.count("avx512_bf16") != 0 || flags.count("amx_bf16") != 0;
-  facts.physicalCores = static_cast<int>(cores.size());
+  facts.bf16 = cpuHasBFloat16();
+  facts.physicalCores = cpu.physicalCores;
   return facts;
 }
 

@@ -70,6 +70,30 @@ normalize(torch::nn::BatchNorm2d & norm, const at::Tensor & x)
   return (input * scale.view({ 1, -1, 1, 1 }) + shift.view({ 1, -1, 1, 1 })).to(x.scalar_type());
 }
 
+/** The eval-mode batch normalisation after a convolution as a scale and shift per output channel. */
+struct ChannelAffine
+{
+  at::Tensor scale;
+  at::Tensor shift;
+};
+
+ChannelAffine
+affineOf(const torch::nn::BatchNorm2d & norm)
+{
+  const at::Tensor scale = norm->weight * (norm->running_var + norm->options.eps()).rsqrt();
+  return { scale, norm->bias - norm->running_mean * scale };
+}
+
+/** conv then norm becomes conv with scaled weights and a shifted bias. */
+void
+foldInto(torch::nn::Conv2d & conv, const torch::nn::BatchNorm2d & norm)
+{
+  torch::NoGradGuard noGrad;
+  const auto [scale, shift] = affineOf(norm);
+  conv->weight.mul_(scale.view({ -1, 1, 1, 1 }));
+  conv->bias.mul_(scale).add_(shift);
+}
+
 } // namespace
 
 // Scale factors, not output sizes: sizes read in C++ would be traced as constants, and a TorchScript export
@@ -121,8 +145,20 @@ ConvBlockImpl::ConvBlockImpl(int64_t inChannels, int64_t outChannels)
 torch::Tensor
 ConvBlockImpl::forward(const torch::Tensor & input)
 {
+  if (m_Folded)
+  {
+    return m_Conv2(m_Conv1(input).relu_()).relu_();
+  }
   auto x = normalize(m_Norm1, m_Conv1(input)).relu_();
   return normalize(m_Norm2, m_Conv2(x)).relu_();
+}
+
+void
+ConvBlockImpl::foldBatchNorm()
+{
+  foldInto(m_Conv1, m_Norm1);
+  foldInto(m_Conv2, m_Norm2);
+  m_Folded = true;
 }
 
 RecurrentBlockImpl::RecurrentBlockImpl(int64_t channels, int recurrence)
@@ -134,12 +170,23 @@ RecurrentBlockImpl::RecurrentBlockImpl(int64_t channels, int recurrence)
 torch::Tensor
 RecurrentBlockImpl::forward(const torch::Tensor & input)
 {
-  auto x1 = normalize(m_Norm, m_Conv(input)).relu_();
+  const auto convolve = [this](const torch::Tensor & x) {
+    return (m_Folded ? m_Conv(x) : normalize(m_Norm, m_Conv(x))).relu_();
+  };
+  auto x1 = convolve(input);
   for (int step = 0; step < m_Recurrence; ++step)
   {
-    x1 = normalize(m_Norm, m_Conv(input + x1)).relu_();
+    x1 = convolve(input + x1);
   }
   return x1;
+}
+
+void
+RecurrentBlockImpl::foldBatchNorm()
+{
+  // One convolution and one normalisation serve every step: folded once.
+  foldInto(m_Conv, m_Norm);
+  m_Folded = true;
 }
 
 RecurrentResidualBlockImpl::RecurrentResidualBlockImpl(int64_t inChannels, int64_t outChannels, int recurrence)
@@ -165,7 +212,28 @@ TransposedUpConvImpl::TransposedUpConvImpl(int64_t inChannels, int64_t outChanne
 torch::Tensor
 TransposedUpConvImpl::forward(const torch::Tensor & input)
 {
+  if (m_Folded)
+  {
+    return torch::pixel_shuffle(m_Shuffled(input), 2).relu_();
+  }
   return normalize(m_Norm, m_Conv(input)).relu_();
+}
+
+void
+TransposedUpConvImpl::foldBatchNorm()
+{
+  torch::NoGradGuard noGrad;
+  const auto [scale, shift] = affineOf(m_Norm);
+  // Transposed weights are in x out x 2 x 2; output (o, 2h + a, 2w + b) = sum_i x(i, h, w) W(i, o, a, b), which
+  // pixel_shuffle reads from channel 4 o + 2 a + b of a 1x1 convolution.
+  const at::Tensor weight = m_Conv->weight * scale.view({ 1, -1, 1, 1 });
+  const int64_t    in = weight.size(0);
+  const int64_t    out = weight.size(1);
+  m_Shuffled = register_module("conv_as_1x1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, 4 * out, 1).bias(true)));
+  m_Shuffled->to(weight.device(), weight.scalar_type());
+  m_Shuffled->weight.copy_(weight.permute({ 1, 2, 3, 0 }).reshape({ 4 * out, in, 1, 1 }));
+  m_Shuffled->bias.copy_((m_Conv->bias * scale + shift).repeat_interleave(4));
+  m_Folded = true;
 }
 
 UpConvImpl::UpConvImpl(int64_t inChannels, int64_t outChannels)
@@ -176,7 +244,15 @@ UpConvImpl::UpConvImpl(int64_t inChannels, int64_t outChannels)
 torch::Tensor
 UpConvImpl::forward(const torch::Tensor & input)
 {
-  return normalize(m_Norm, m_Conv(upsampleNearest2x(input))).relu_();
+  const auto x = m_Conv(upsampleNearest2x(input));
+  return (m_Folded ? x : normalize(m_Norm, x)).relu_();
+}
+
+void
+UpConvImpl::foldBatchNorm()
+{
+  foldInto(m_Conv, m_Norm);
+  m_Folded = true;
 }
 
 AttentionGateImpl::AttentionGateImpl(int64_t gatingChannels, int64_t skipChannels, int64_t intermediateChannels)
@@ -191,10 +267,23 @@ AttentionGateImpl::AttentionGateImpl(int64_t gatingChannels, int64_t skipChannel
 torch::Tensor
 AttentionGateImpl::forward(const torch::Tensor & gating, const torch::Tensor & skip)
 {
+  if (m_Folded)
+  {
+    return skip * m_PsiConv(m_GatingConv(gating).add_(m_SkipConv(skip)).relu_()).sigmoid_();
+  }
   // add_ into the BN output is safe for autograd (BN does not keep its output), and saves one tensor.
   auto sum = normalize(m_GatingNorm, m_GatingConv(gating)).add_(normalize(m_SkipNorm, m_SkipConv(skip))).relu_();
   auto psi = normalize(m_PsiNorm, m_PsiConv(sum)).sigmoid_();
   return skip * psi;
+}
+
+void
+AttentionGateImpl::foldBatchNorm()
+{
+  foldInto(m_GatingConv, m_GatingNorm);
+  foldInto(m_SkipConv, m_SkipNorm);
+  foldInto(m_PsiConv, m_PsiNorm);
+  m_Folded = true;
 }
 
 } // namespace anunet

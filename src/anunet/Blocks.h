@@ -30,14 +30,33 @@
 namespace anunet
 {
 
+/** A block whose batch normalisations can be folded into the convolutions before them, for inference:
+ * in eval mode a batch normalisation is an affine map per channel, so the folded block computes what the
+ * eval-mode block computes with one pass over memory less per normalisation. Folding is for a copy made for
+ * inference (makeInferenceForm in InferenceForm.h): the folded block cannot be trained or saved. */
+class FoldableBlock
+{
+public:
+  virtual ~FoldableBlock() = default;
+  virtual void
+  foldBatchNorm() = 0;
+
+protected:
+  bool m_Folded = false;
+};
+
 /** Conv3x3 (bias) -> BN -> ReLU, twice: the convolution block of every network (ANU-Net's Conv_Block,
  * LeeJunHyun's conv_block, UNet++'s VGGBlock). */
-class ConvBlockImpl : public torch::nn::Module
+class ConvBlockImpl
+  : public torch::nn::Module
+  , public FoldableBlock
 {
 public:
   ConvBlockImpl(int64_t inChannels, int64_t outChannels);
   torch::Tensor
   forward(const torch::Tensor & input);
+  void
+  foldBatchNorm() override;
 
 private:
   torch::nn::Conv2d      m_Conv1{ nullptr };
@@ -49,12 +68,16 @@ TORCH_MODULE(ConvBlock);
 
 /** Recurrent convolution (Alom et al., LeeJunHyun's Recurrent_block): one Conv3x3-BN-ReLU applied t + 1
  * times, x1 = f(x), then x1 = f(x + x1) t times; the weights are shared across the steps. */
-class RecurrentBlockImpl : public torch::nn::Module
+class RecurrentBlockImpl
+  : public torch::nn::Module
+  , public FoldableBlock
 {
 public:
   RecurrentBlockImpl(int64_t channels, int recurrence);
   torch::Tensor
   forward(const torch::Tensor & input);
+  void
+  foldBatchNorm() override;
 
 private:
   int                    m_Recurrence;
@@ -80,26 +103,39 @@ private:
 TORCH_MODULE(RecurrentResidualBlock);
 
 /** Learned x2 upsampling of ANU-Net (up_conv of the author's code): ConvTranspose2d k2 s2 (bias) -> BN -> ReLU. */
-class TransposedUpConvImpl : public torch::nn::Module
+/** 2x2 transposed convolution with stride 2, batch norm, ReLU. Folded, it runs as a 1x1 convolution to four
+ * times the channels and a pixel shuffle, the same numbers: each output pixel of a 2x2 stride-2 transposed
+ * convolution sees exactly one input pixel. LibTorch 1.13 runs the transposed convolution through its slow
+ * reference kernel (11 % of ANU-Net's L4 forward) and rejects it in bfloat16; oneDNN runs the 1x1 one. */
+class TransposedUpConvImpl
+  : public torch::nn::Module
+  , public FoldableBlock
 {
 public:
   TransposedUpConvImpl(int64_t inChannels, int64_t outChannels);
   torch::Tensor
   forward(const torch::Tensor & input);
+  void
+  foldBatchNorm() override;
 
 private:
   torch::nn::ConvTranspose2d m_Conv{ nullptr };
   torch::nn::BatchNorm2d     m_Norm{ nullptr };
+  torch::nn::Conv2d          m_Shuffled{ nullptr }; ///< the folded form's 1x1 convolution
 };
 TORCH_MODULE(TransposedUpConv);
 
 /** x2 upsampling of the LeeJunHyun U-Nets (up_conv there): nearest x2 -> Conv3x3 (bias) -> BN -> ReLU. */
-class UpConvImpl : public torch::nn::Module
+class UpConvImpl
+  : public torch::nn::Module
+  , public FoldableBlock
 {
 public:
   UpConvImpl(int64_t inChannels, int64_t outChannels);
   torch::Tensor
   forward(const torch::Tensor & input);
+  void
+  foldBatchNorm() override;
 
 private:
   torch::nn::Conv2d      m_Conv{ nullptr };
@@ -109,12 +145,16 @@ TORCH_MODULE(UpConv);
 
 /** Additive attention gate (Oktay et al.; Attention_block): psi = sigmoid(BN(conv1x1(ReLU(BN(W_g g) + BN(W_x x)))))
  * with one channel; returns x * psi. g is the gating signal from the coarser level, x the skip being gated. */
-class AttentionGateImpl : public torch::nn::Module
+class AttentionGateImpl
+  : public torch::nn::Module
+  , public FoldableBlock
 {
 public:
   AttentionGateImpl(int64_t gatingChannels, int64_t skipChannels, int64_t intermediateChannels);
   torch::Tensor
   forward(const torch::Tensor & gating, const torch::Tensor & skip);
+  void
+  foldBatchNorm() override;
 
 private:
   torch::nn::Conv2d      m_GatingConv{ nullptr };

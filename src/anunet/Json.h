@@ -28,8 +28,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdint>
 #include <initializer_list>
+#include <limits>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 namespace anunet
 {
@@ -78,13 +84,84 @@ requireObject(const nlohmann::json & j, const std::string & what);
 void
 rejectUnknownKeys(const nlohmann::json & j, std::initializer_list<const char *> known, const std::string & what);
 
+/** The integer item holds, as T. nlohmann's get<int>() of a double casts it unchecked, undefined behaviour for
+ * 1e98 (found by fuzz/open/checkpoint_metadata): here a double must be a whole number, and every value must fit
+ * T, or std::invalid_argument names what and the value. */
+template <typename T, typename BasicJson>
+T
+integer(const BasicJson & item, const std::string & what)
+{
+  static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+  using Limits = std::numeric_limits<T>;
+  if (item.is_number_unsigned())
+  {
+    const auto v = item.template get<uint64_t>();
+    if (v <= static_cast<uint64_t>(Limits::max()))
+    {
+      return static_cast<T>(v);
+    }
+  }
+  else if (item.is_number_integer())
+  {
+    const auto v = item.template get<int64_t>();
+    if ((Limits::is_signed || v >= 0) && v >= static_cast<int64_t>(Limits::min()) &&
+        (v < 0 || static_cast<uint64_t>(v) <= static_cast<uint64_t>(Limits::max())))
+    {
+      return static_cast<T>(v);
+    }
+  }
+  else if (item.is_number_float())
+  {
+    // 2^digits is exact in a double and one past T's largest value, so the comparison cannot round past it.
+    const double v = item.template get<double>();
+    const double bound = std::ldexp(1.0, Limits::digits);
+    if (std::isfinite(v) && v == std::floor(v) && v < bound && (Limits::is_signed ? v >= -bound : v >= 0))
+    {
+      return static_cast<T>(v);
+    }
+  }
+  throw std::invalid_argument(what + ": expected an integer from " + std::to_string(Limits::min()) + " to " +
+                              std::to_string(Limits::max()) + ", got " + item.dump());
+}
+
+/** True for std::vector of an integer type. */
+template <typename T>
+struct IsIntegerVector : std::false_type
+{};
+template <typename T>
+struct IsIntegerVector<std::vector<T>> : std::bool_constant<std::is_integral_v<T> && !std::is_same_v<T, bool>>
+{};
+
+/** Reads j[key] into value if present; integers (and lists of them) through integer(). */
 template <typename T>
 void
 readIfPresent(const nlohmann::json & j, const char * key, T & value)
 {
-  if (j.contains(key))
+  if (!j.contains(key))
   {
-    value = j.at(key).get<T>();
+    return;
+  }
+  const auto & item = j.at(key);
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+  {
+    value = integer<T>(item, std::string(key));
+  }
+  else if constexpr (IsIntegerVector<T>::value)
+  {
+    if (!item.is_array())
+    {
+      throw std::invalid_argument(std::string(key) + ": expected a list of integers, got " + item.dump());
+    }
+    T values;
+    for (size_t i = 0; i < item.size(); ++i)
+    {
+      values.push_back(integer<typename T::value_type>(item[i], std::string(key) + "[" + std::to_string(i) + "]"));
+    }
+    value = std::move(values);
+  }
+  else
+  {
+    value = item.get<T>();
   }
 }
 } // namespace json

@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "LearningRateScheduler.h"
 
+#include "Json.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -81,7 +83,7 @@ LearningRateScheduler::loadState(const nlohmann::json & state)
   m_Rate = state.at("learning_rate").get<double>();
   const auto & best = state.at("plateau_best");
   m_PlateauBest = best.is_null() ? -std::numeric_limits<double>::infinity() : best.get<double>();
-  m_PlateauBadEpochs = state.at("plateau_bad_epochs").get<int>();
+  m_PlateauBadEpochs = json::integer<int>(state.at("plateau_bad_epochs"), "plateau_bad_epochs");
 }
 
 } // namespace anunet

@@ -178,19 +178,7 @@ Model::clone() const
   auto copy = std::make_shared<Impl>(*m_Impl);
   if (m_Impl->network)
   {
-    copy->network = makeNetwork(m_Impl->options);
-    copy->network->to(m_Impl->device);
-    torch::NoGradGuard noGrad;
-    const auto         from = m_Impl->network->named_parameters(/*recurse=*/true);
-    for (auto & item : copy->network->named_parameters(/*recurse=*/true))
-    {
-      item.value().copy_(from[item.key()]);
-    }
-    const auto buffers = m_Impl->network->named_buffers(/*recurse=*/true);
-    for (auto & item : copy->network->named_buffers(/*recurse=*/true))
-    {
-      item.value().copy_(buffers[item.key()]);
-    }
+    copy->network = copyNetwork(*m_Impl->network);
   }
   else
   {
@@ -355,6 +343,7 @@ Model::setDevice(const std::string & device)
   if (m_Impl->network)
   {
     m_Impl->network->to(parsed);
+    m_Impl->inference.clear();
   }
   else
   {
@@ -431,6 +420,19 @@ Model::run(const float * input, const Shape & shape, float * output, const RunOp
                              "mode");
     }
   }
+  if (options.precision == Precision::BFloat16)
+  {
+    if (m_Impl->script)
+    {
+      throw std::invalid_argument("Model::run: bfloat16 needs a checkpoint; a TorchScript model runs as it was "
+                                  "exported");
+    }
+    if (m_Impl->device.is_cpu() && !cpuHasBFloat16())
+    {
+      throw std::invalid_argument("Model::run: bfloat16 inference needs a CPU with avx512_bf16 or amx_bf16; this "
+                                  "one has neither, so it would be emulated and slower than float32");
+    }
+  }
   ThreadCountGuard   threads(options.threads == -1 ? m_Impl->threads : options.threads);
   c10::InferenceMode inferenceMode;
 
@@ -454,7 +456,10 @@ Model::run(const float * input, const Shape & shape, float * output, const RunOp
   {
     x = x.to(m_Impl->device);
   }
-  auto          probabilities = m_Impl->network ? m_Impl->network->forward(x, level) : runTorchScript(*m_Impl, x);
+  auto probabilities =
+    m_Impl->network
+      ? runInferenceForm(*m_Impl->inference.get(*m_Impl->network, options.precision), x, level, options.precision)
+      : runTorchScript(*m_Impl, x);
   const int64_t channels = outputChannels();
   const int64_t batch = mirrored ? 4 * n : n;
   if (probabilities.dim() != 4 || probabilities.size(0) != batch || probabilities.size(1) != channels ||

@@ -21,6 +21,7 @@
 
 #include "anunet/Model.h"
 
+#include "InferenceForm.h"
 #include "SegmentationNetwork.h"
 
 #include <c10/core/Device.h>
@@ -43,6 +44,9 @@ struct Model::Impl
   LevelChoice     levelChoice;
   /** The network built by makeNetwork(); null when a TorchScript module is run instead. */
   SegmentationNetwork network;
+  /** What run() computes with: network's inference forms, made on first use. Cleared when network's device
+   * changes; nothing else changes network once a Model holds it. */
+  InferenceForms inference;
   /** A loaded TorchScript module (Model::load of a traced/scripted file); its forward returns probabilities. */
   std::shared_ptr<torch::jit::Module> script;
   /** Pruning level the TorchScript module computes (0 = full network or unknown). */

@@ -107,10 +107,10 @@ ResumeState::fromJson(const std::string & text, const TrainingOptions & options,
   try
   {
     ResumeState r;
-    r.epoch = state.at("epoch").get<int>();
-    r.iterations = state.at("iterations").get<int64_t>();
+    r.epoch = json::integer<int>(state.at("epoch"), "epoch");
+    r.iterations = json::integer<int64_t>(state.at("iterations"), "iterations");
     r.bestDice = state.at("best_dice").get<double>();
-    r.bestEpoch = state.at("best_epoch").get<int>();
+    r.bestEpoch = json::integer<int>(state.at("best_epoch"), "best_epoch");
     r.stepInEpoch = state.value("step_in_epoch", int64_t{ 0 });
     r.epochLossSum = state.value("epoch_loss_sum", 0.0);
     r.schedule = { { "learning_rate", state.at("learning_rate") },

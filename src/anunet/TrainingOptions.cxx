@@ -183,8 +183,8 @@ from_json(const nlohmann::ordered_json & j, EpochRecord & r)
 {
   try
   {
-    r.epoch = j.at("epoch").get<int>();
-    r.iterations = j.at("iterations").get<int64_t>();
+    r.epoch = json::integer<int>(j.at("epoch"), "epoch");
+    r.iterations = json::integer<int64_t>(j.at("iterations"), "iterations");
     r.loss = j.at("loss").get<double>();
     r.validationDice = j.at("val_dice").get<double>();
     r.validationCases.clear();

@@ -19,6 +19,7 @@
 // gradients, probabilities, FLOP counts (§3), and the torch-free Model facade's run().
 #include "CoreTestHelpers.h"
 #include "anunet/FlopCounter.h"
+#include "anunet/InferenceForm.h"
 #include "anunet/Json.h"
 #include "anunet/ModelImpl.h"
 #include "anunet/SegmentationNetwork.h"
@@ -149,6 +150,89 @@ TEST_F(NetworksTest, PrunedForwardEqualsTheFullNetworksHead)
     EXPECT_LT(maxAbsDiff(network->forwardLogits(input, 0), heads[3]), 1e-5);
     // Heads differ from one another: the levels really are different networks.
     EXPECT_GT(maxAbsDiff(heads[0], heads[3]), 1e-4);
+  }
+}
+
+/** A network with batch-norm statistics and affine parameters away from their initial values (which fold into
+ * nothing: scale 1, shift 0), in eval mode. */
+anunet::SegmentationNetwork
+networkWithTrainedNorms(const NetworkOptions & options)
+{
+  auto               network = anunet::makeNetwork(options);
+  torch::NoGradGuard noGrad;
+  for (auto & module : network->modules(/*include_self=*/false))
+  {
+    if (auto * norm = module->as<torch::nn::BatchNorm2dImpl>())
+    {
+      norm->weight.uniform_(0.5, 1.5);
+      norm->bias.uniform_(-0.2, 0.2);
+      norm->running_mean.uniform_(-0.2, 0.2);
+      norm->running_var.uniform_(0.5, 2.0);
+    }
+  }
+  network->eval();
+  return network;
+}
+
+// The folded network inference runs (batch norm in the convolutions, transposed convolutions as 1x1 ones with
+// a pixel shuffle) computes the plain eval-mode network's probabilities, for every architecture and level.
+TEST_F(NetworksTest, InferenceFormMatchesTheNetwork)
+{
+  for (const auto architecture : anunet::allArchitectures())
+  {
+    SCOPED_TRACE(anunet::toString(architecture));
+    auto options = smallOptions(architecture, 2, 3);
+    options.deepSupervision = true;
+    const auto network = networkWithTrainedNorms(options);
+    const auto form = anunet::makeInferenceForm(*network, anunet::Precision::Float32);
+    const auto bf16 = anunet::makeInferenceForm(*network, anunet::Precision::BFloat16);
+    EXPECT_TRUE(network->parameters()[0].requires_grad()); // the network itself is untouched
+    c10::InferenceMode inferenceMode;
+    const auto         input = torch::randn({ 2, 2, 32, 48 });
+    for (int level = 0; level <= network->maximumLevel(); ++level)
+    {
+      const auto plain = network->forward(input, level);
+      const auto folded = anunet::runInferenceForm(*form, input, level, anunet::Precision::Float32);
+      EXPECT_LT(maxAbsDiff(folded, plain), 1e-4) << "level " << level;
+      // bfloat16 keeps 8 bits of mantissa: probabilities move by a few hundredths at most on these weights.
+      const auto half = anunet::runInferenceForm(*bf16, input, level, anunet::Precision::BFloat16);
+      EXPECT_EQ(half.scalar_type(), torch::kFloat);
+      EXPECT_LT(maxAbsDiff(half, plain), 0.05) << "level " << level;
+      EXPECT_LT((half - plain).abs().mean().item<double>(), 0.01) << "level " << level;
+    }
+  }
+}
+
+// bfloat16 runs where the CPU has it in hardware, and is refused with the reason elsewhere.
+TEST_F(NetworksTest, BFloat16InferenceNeedsTheCpusBFloat16)
+{
+  auto                      model = anunet::Model::create(smallOptions(Architecture::ANUNet), 3);
+  const std::vector<float>  input(2 * 32 * 32, 0.25F);
+  std::vector<float>        single(input.size());
+  std::vector<float>        half(input.size());
+  anunet::Model::RunOptions options;
+  options.level = 2;
+  model.run(input.data(), { 2, 1, 32, 32 }, single.data(), options);
+  options.precision = anunet::Precision::BFloat16;
+  if (anunet::cpuHasBFloat16())
+  {
+    model.run(input.data(), { 2, 1, 32, 32 }, half.data(), options);
+    for (size_t i = 0; i < half.size(); ++i)
+    {
+      ASSERT_NEAR(half[i], single[i], 0.05) << i;
+    }
+  }
+  else
+  {
+    try
+    {
+      model.run(input.data(), { 2, 1, 32, 32 }, half.data(), options);
+      FAIL() << "bfloat16 accepted on a CPU without it";
+    }
+    catch (const std::invalid_argument & e)
+    {
+      EXPECT_NE(std::string(e.what()).find("avx512_bf16"), std::string::npos) << e.what();
+    }
   }
 }
 
@@ -350,7 +434,8 @@ TEST_F(NetworksTest, ModelRunPadsOddSizesAndCropsBack)
   const auto         padded = torch::replication_pad2d(input, { 0, 11, 0, 14 });
   const auto         expected = network.forward(padded, 3).slice(2, 0, 50).slice(3, 0, 37).contiguous();
   const auto         actual = torch::from_blob(const_cast<float *>(output.data()), { 1, 1, 50, 37 });
-  EXPECT_LT(maxAbsDiff(actual, expected), 1e-6);
+  // run() computes with the folded inference form: equal up to float32 rounding.
+  EXPECT_LT(maxAbsDiff(actual, expected), 1e-5);
   EXPECT_TRUE(network.is_training() == false);
 
   // Multi-class output and batch > 1 into the caller's buffer.
@@ -442,6 +527,7 @@ TEST_F(NetworksTest, CopiesShareTheModelAndClonesAreIndependent)
     {
       p.add_(1.0);
     }
+    clone.impl().inference.clear(); // run() computes with a folded copy, made before this change
   }
   EXPECT_EQ(model.run(input, { 2, 1, 40, 40 }, 3), before);
   EXPECT_NE(clone.run(input, { 2, 1, 40, 40 }, 3), before);
@@ -525,6 +611,34 @@ TEST_F(NetworksTest, JsonRoundTripsAndRejectsUnknownKeys)
   }
   // Missing keys keep the defaults (configs may be partial).
   EXPECT_EQ(nlohmann::json::object().get<NetworkOptions>(), NetworkOptions());
+
+  // Integers are checked, not cast: a width of 1.1e98 was undefined behaviour (fuzz/regressions).
+  auto whole = optionsJson;
+  whole["filters"] = { 2.0, 4, 8u, 16, 32 };
+  whole["classes"] = 3.0;
+  EXPECT_EQ(whole.get<NetworkOptions>().filters, (std::vector<int>{ 2, 4, 8, 16, 32 }));
+  EXPECT_EQ(whole.get<NetworkOptions>().classes, 3);
+  for (const auto & [key, value] :
+       std::vector<std::pair<std::string, nlohmann::json>>{ { "filters", { 2, 4, 1.1e98, 16, 32 } },
+                                                            { "filters", { 2, 4, 8.5, 16, 32 } },
+                                                            { "filters", { 2, 4, 8, 16, 4294967296 } },
+                                                            { "filters", 7 },
+                                                            { "classes", -1e300 },
+                                                            { "classes", std::numeric_limits<double>::quiet_NaN() },
+                                                            { "input_channels", 2147483648.0 } })
+  {
+    auto bad = optionsJson;
+    bad[key] = value;
+    try
+    {
+      bad.get<NetworkOptions>();
+      ADD_FAILURE() << key << " = " << value.dump() << " accepted";
+    }
+    catch (const std::invalid_argument & e)
+    {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  }
 }
 
 // configureCpuRuntime() changes how fast, not what: one OpenBLAS thread (ConvTranspose2d's GEMMs) and the
