@@ -33,7 +33,8 @@ def main():
           f"`anunet bench` ({document['mode']}, {document['seconds']:.0f} s).\n")
     by_key = {}
     for row in rows:
-        by_key.setdefault(key(row), {})[row["implementation"]] = row
+        dtype = row.get("dtype", "float32")
+        by_key.setdefault(key(row), {})[row["implementation"] + ("" if dtype == "float32" else "-" + dtype)] = row
 
     print("| reference | size | GFLOP/s |\n| --- | --- | ---: |")
     for row in rows:
@@ -41,9 +42,10 @@ def main():
             print(f"| {row['kind']} | {row['batch']} x {row['size']}² | {row['gflops']:.0f} |")
 
     for kind, title in (("forward", "forward"), ("training-step", "training step")):
+        half = kind == "forward" and any(k[0] == kind and "ours-bfloat16" in g for k, g in by_key.items())
         print(f"\n| {title} | size | batch | ours, ms | GFLOP/s | of conv peak | " + " | ".join(f"{e}, ms" for e in EAGER)
-              + " | x best |")
-        print("| --- | --- | ---: | ---: | ---: | ---: |" + " ---: |" * (len(EAGER) + 1))
+              + " | x best |" + (" ours bfloat16, ms | x ours float32 |" if half else ""))
+        print("| --- | --- | ---: | ---: | ---: | ---: |" + " ---: |" * (len(EAGER) + 1 + (2 if half else 0)))
         for k, group in by_key.items():
             if k[0] != kind or "ours" not in group:
                 continue
@@ -51,8 +53,12 @@ def main():
             label = name(ours) + (f" {ours['filters'][0]}..{ours['filters'][-1]}" if "filters" in ours else "")
             eager = [ms(group[e]) if e in group else "–" for e in EAGER]
             best = f"{group['eager-pytorch-best']['min_s'] / ours['min_s']:.2f}" if "eager-pytorch-best" in group else "–"
-            print(f"| {label} | {ours['size']}² | {ours['batch']} | {ms(ours)} | {ours['gflops']:.0f} | "
-                  f"{100 * ours['peak_fraction']:.0f} % | " + " | ".join(eager) + f" | {best} |")
+            line = (f"| {label} | {ours['size']}² | {ours['batch']} | {ms(ours)} | {ours['gflops']:.0f} | "
+                    f"{100 * ours['peak_fraction']:.0f} % | " + " | ".join(eager) + f" | {best} |")
+            if half:
+                bf16 = group.get("ours-bfloat16")
+                line += f" {ms(bf16)} | {bf16['speedup_over_float32']:.2f} |" if bf16 else " – | – |"
+            print(line)
 
     filters = [row for row in rows if row["kind"] == "itk-filter"]
     if filters:

@@ -128,6 +128,12 @@ public:
   itkSetStringMacro(Device);
   itkGetStringMacro(Device);
 
+  /** The network's arithmetic: "float32" (default) or "bfloat16", about twice as fast where the CPU has
+   * avx512_bf16 or amx_bf16 (the filter fails on a CPU without them; anunet::cpuHasBFloat16()). bfloat16 keeps 8
+   * bits of mantissa: labels differ from float32's at a few boundary voxels (docs/reference.md). */
+  itkSetStringMacro(Precision);
+  itkGetStringMacro(Precision);
+
   /** Test-time mirroring: average the probabilities of each slice and its three in-plane flips (four times
    * the network's work; default off). */
   itkSetMacro(TestTimeMirroring, bool);
@@ -183,6 +189,7 @@ private:
   int                  m_ProbabilityClass = 1;
   int                  m_NumberOfThreads = 0;
   std::string          m_Device = "cpu";
+  std::string          m_Precision = "float32";
   unsigned int         m_BatchSize = 4;
   bool                 m_TestTimeMirroring = false;
   ANUNetModel::Pointer m_LoadedModel;

@@ -248,6 +248,14 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
   run.level = m_Level == RecordedLevel ? model.levelChoice().level : m_Level;
   run.mirroring = m_TestTimeMirroring ? anunet::Model::Mirroring::InPlane : anunet::Model::Mirroring::Off;
   run.threads = m_NumberOfThreads;
+  try
+  {
+    run.precision = anunet::precisionFromString(m_Precision);
+  }
+  catch (const std::invalid_argument & e)
+  {
+    itkExceptionMacro("Precision: " << e.what());
+  }
 
   using SizeValueType = typename PreprocessorType::SizeValueType;
   using IndexValueType = typename PreprocessorType::IndexValueType;
@@ -350,6 +358,7 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::PrintSelf(std::ostream
   os << indent << "ProbabilityClass: " << m_ProbabilityClass << '\n';
   os << indent << "NumberOfThreads: " << m_NumberOfThreads << '\n';
   os << indent << "Device: " << m_Device << '\n';
+  os << indent << "Precision: " << m_Precision << '\n';
   os << indent << "BatchSize: " << m_BatchSize << '\n';
   os << indent << "TestTimeMirroring: " << (m_TestTimeMirroring ? "On" : "Off") << '\n';
 }

@@ -489,8 +489,10 @@ PYBIND11_MODULE(_anunet, m)
        unsigned int                                                          batch,
        bool                                                                  probability,
        bool                                                                  mirror,
-       bool                                                                  largestComponent) {
+       bool                                                                  largestComponent,
+       const std::string &                                                   precision) {
       anunet::workflow::SegmentationSettings settings;
+      settings.precision = precision;
       settings.level = level;
       settings.threads = threads;
       settings.batch = batch;
@@ -507,7 +509,9 @@ PYBIND11_MODULE(_anunet, m)
     py::arg("batch"),
     py::arg("probability"),
     py::arg("mirror"),
-    py::arg("largest_component"));
+    py::arg("largest_component"),
+    py::arg("precision"));
+  m.def("cpu_has_bfloat16", &anunet::cpuHasBFloat16, "Whether this CPU has avx512_bf16 or amx_bf16");
   m.def("evaluate",
         &evaluate,
         py::arg("prediction"),

@@ -295,7 +295,8 @@ public:
       int                         batch,
       const std::string &         implementation,
       const benchmark::Timing &   timing,
-      double                      gflop)
+      double                      gflop,
+      const std::string &         dtype = "float32")
   {
     Json row;
     row["kind"] = kind;
@@ -304,7 +305,7 @@ public:
     row["size"] = size;
     row["batch"] = batch;
     row["threads"] = m_Threads;
-    row["dtype"] = "float32";
+    row["dtype"] = dtype;
     row["implementation"] = implementation;
     row["min_s"] = timing.minimumSeconds;
     row["median_s"] = timing.medianSeconds;
@@ -325,9 +326,10 @@ public:
       int                         size,
       int                         batch,
       const std::string &         implementation,
-      const Rate &                rate)
+      const Rate &                rate,
+      const std::string &         dtype = "float32")
   {
-    return add(kind, architecture, level, size, batch, implementation, rate.timing, rate.gflop);
+    return add(kind, architecture, level, size, batch, implementation, rate.timing, rate.gflop, dtype);
   }
 
   Json &
@@ -365,7 +367,9 @@ public:
                   what.c_str(),
                   row["size"].get<int>(),
                   row["batch"].get<int>(),
-                  row["implementation"].get<std::string>().c_str(),
+                  (row["implementation"].get<std::string>() +
+                   (row["dtype"] == "float32" ? "" : " " + row["dtype"].get<std::string>()))
+                    .c_str(),
                   row["min_s"].get<double>(),
                   row["median_s"].get<double>());
     std::string line = text;
@@ -755,6 +759,11 @@ runBench(BenchArguments arguments)
   {
     notes.push_back("no avx512_bf16 or amx_bf16 on this CPU: bfloat16 would be emulated, so it is not measured");
   }
+  else
+  {
+    notes.push_back("bfloat16 forward rows (dtype bfloat16, ANU-Net only) are ours in bfloat16 against ours in "
+                    "float32 (speedup_over_float32); the eager peer runs float32 only");
+  }
 
   const auto convolution = benchmark::convolutionRate(
     arguments.threads, plan.policy, plan.convolutionBatch, plan.convolutionChannels, plan.convolutionSize);
@@ -792,13 +801,17 @@ runBench(BenchArguments arguments)
       }
     }
     const size_t row = report.size();
-    report.add("forward",
-               forward.architecture,
-               forward.level > 0 ? std::optional<int>(forward.level) : std::nullopt,
-               forward.size,
-               forward.batch,
-               "ours",
-               benchmark::forwardRate(*model, forward.level, forward.size, forward.batch, plan.policy));
+    const auto   level = forward.level > 0 ? std::optional<int>(forward.level) : std::nullopt;
+    const auto   single = benchmark::forwardRate(*model, forward.level, forward.size, forward.batch, plan.policy);
+    report.add("forward", forward.architecture, level, forward.size, forward.batch, "ours", single);
+    if (facts.bf16 && forward.architecture == Architecture::ANUNet)
+    {
+      const auto half =
+        benchmark::forwardRate(*model, forward.level, forward.size, forward.batch, plan.policy, Precision::BFloat16);
+      auto & added =
+        report.add("forward", forward.architecture, level, forward.size, forward.batch, "ours", half, "bfloat16");
+      added["speedup_over_float32"] = single.timing.minimumSeconds / half.timing.minimumSeconds;
+    }
     if (forward.architecture == Architecture::ANUNet && forward.size <= plan.eagerMaximumSize)
     {
       // The input forwardRate ran on, for the peer.

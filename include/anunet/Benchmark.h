@@ -95,9 +95,14 @@ matmulRate(int threads, const TimingPolicy & policy, int n = 2048);
 ANUNetCore_EXPORT double
 forwardGflop(const Model & model, int level, int size);
 
-/** Model::run on batch x C x size x size (a fixed pseudo-random input), at model's thread count. */
+/** Model::run on batch x C x size x size (a fixed pseudo-random input), at model's thread count, in precision. */
 ANUNetCore_EXPORT Rate
-forwardRate(const Model & model, int level, int size, int batch, const TimingPolicy & policy);
+forwardRate(const Model &        model,
+            int                  level,
+            int                  size,
+            int                  batch,
+            const TimingPolicy & policy,
+            Precision            precision = Precision::Float32);
 
 /** One training iteration as the trainer runs it: forward of every deep-supervision head, the hybrid loss
  * summed over heads with equal weights, backward, Adam step (learning rate 1e-3). Trains model's own

@@ -217,7 +217,7 @@ forwardGflop(const Model & model, int level, int size)
 }
 
 Rate
-forwardRate(const Model & model, int level, int size, int batch, const TimingPolicy & policy)
+forwardRate(const Model & model, int level, int size, int batch, const TimingPolicy & policy, Precision precision)
 {
   const int64_t      channels = model.options().inputChannels;
   const Model::Shape shape{ batch, channels, size, size };
@@ -225,7 +225,10 @@ forwardRate(const Model & model, int level, int size, int batch, const TimingPol
   std::vector<float> output(static_cast<size_t>(batch) * model.outputChannels() * size * size);
   Rate               rate;
   rate.gflop = batch * forwardGflop(model, level, size);
-  rate.timing = measure([&] { model.run(input.data(), shape, level, output.data()); }, policy);
+  Model::RunOptions options;
+  options.level = level;
+  options.precision = precision;
+  rate.timing = measure([&] { model.run(input.data(), shape, output.data(), options); }, policy);
   return rate;
 }
 

@@ -39,6 +39,7 @@ struct SegmentationSettings
   int          threads = 0;
   unsigned int batch = 4;
   std::string  device = "cpu";
+  std::string  precision = "float32"; ///< or "bfloat16" (ANUNetSegmentationImageFilter::SetPrecision)
   bool         mirror = false;
   /** Keep the largest connected component(s) of each class, as many as the class merges source labels. */
   bool largestComponents = false;
@@ -66,6 +67,7 @@ runSegmentation(const TInputImage *                image,
   filter->SetNumberOfThreads(settings.threads);
   filter->SetBatchSize(settings.batch);
   filter->SetDevice(settings.device);
+  filter->SetPrecision(settings.precision);
   filter->SetTestTimeMirroring(settings.mirror);
   if (progress)
   {

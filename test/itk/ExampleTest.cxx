@@ -249,6 +249,32 @@ TEST(ANUNetSegmentCommand, ADeviceThatIsNotHereIsAnOptionError)
   }
 }
 
+TEST(ANUNetSegmentCommand, PrecisionIsCheckedBeforeAnyCaseIsRead)
+{
+  const fs::path    folder = scratch();
+  const std::string model = savedModel(folder);
+  const std::string mr = dataPath("chaos-mr-t2/case33_t2.nii.gz");
+  const std::string output = (folder / "seg.nii.gz").string();
+  const std::string command = quoted(ANUNET_CLI) + " segment --model " + quoted(model) + " --input " + quoted(mr) +
+                              " --output " + quoted(output) + " --level 1 --threads 1 --precision ";
+  ProcessResult result = run(command + "half");
+  EXPECT_NE(result.status, 0);
+  EXPECT_NE(result.output.find("--precision"), std::string::npos) << result.output;
+  EXPECT_FALSE(fs::exists(output));
+  result = run(command + "bfloat16");
+  if (anunet::cpuHasBFloat16())
+  {
+    EXPECT_EQ(result.status, 0) << result.output;
+    EXPECT_TRUE(fs::exists(output));
+  }
+  else
+  {
+    EXPECT_NE(result.status, 0);
+    EXPECT_NE(result.output.find("--precision bfloat16: this CPU has neither"), std::string::npos) << result.output;
+    EXPECT_FALSE(fs::exists(output));
+  }
+}
+
 TEST(ANUNetSegmentCommand, SegmentsADicomSeries)
 {
   const fs::path    folder = scratch();

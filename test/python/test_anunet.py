@@ -106,6 +106,32 @@ class PythonFrontEndTest(unittest.TestCase):
                             "--threads", "2"], check=True, capture_output=True)
             np.testing.assert_array_equal(labels.array, np.asarray(nibabel.load(str(written)).dataobj).T)
 
+    def test_bfloat16_agrees_with_float32_where_the_cpu_has_it(self):
+        # The committed liver model: trained, so that its probabilities sit far from 0.5 except at boundaries.
+        model = anunet.Model.load(str(HERE.parent.parent / "data" / "models" / "chaos-t2-liver-small.pt"))
+        with self.assertRaisesRegex(ValueError, "precision='half'"):
+            anunet.segment(model, self.image, precision="half")
+        if not anunet.cpu_has_bfloat16():
+            with self.assertRaisesRegex(ValueError, "avx512_bf16"):
+                anunet.segment(model, self.image, precision="bfloat16")
+            return
+        single = anunet.segment(model, self.image, threads=2).array
+        half = anunet.segment(model, self.image, threads=2, precision="bfloat16").array
+        self.assertLess(np.mean(single != half), 0.005)
+        truth = self.truth.array == 1
+
+        def dice(labels):
+            return 2 * np.logical_and(labels > 0, truth).sum() / ((labels > 0).sum() + truth.sum())
+
+        self.assertGreater(dice(single), 0.8)
+        self.assertAlmostEqual(dice(half), dice(single), delta=0.005)
+        written = self.out / "cli_bf16.nii.gz"
+        subprocess.run([CLI, "segment", "--model", str(HERE.parent.parent / "data" / "models" /
+                                                       "chaos-t2-liver-small.pt"),
+                        "--input", str(DATA / "case33_t2.nii.gz"), "--output", str(written), "--threads", "2",
+                        "--precision", "bfloat16"], check=True, capture_output=True)
+        np.testing.assert_array_equal(half, np.asarray(nibabel.load(str(written)).dataobj).T)
+
     def test_two_threads_segment_at_once_and_the_gil_is_free_meanwhile(self):
         alone = [anunet.segment(self.model, self.image, level=level, threads=1).array for level in (2, 4)]
         results, spans, errors = {}, {}, []

@@ -28,7 +28,16 @@ for row in rows:
     missing = [key for key in required if key not in row]
     assert not missing, f"{row}: lacks {missing}"
     assert row["min_s"] > 0 and row["median_s"] >= row["min_s"] and row["runs"] >= 1, row
-    assert row["dtype"] == "float32" and row["threads"] == 1, row
+    assert row["dtype"] in ("float32", "bfloat16") and row["threads"] == 1, row
+
+# bfloat16 is measured exactly where the CPU has it: ours, forward, each next to its float32 row.
+half = [row for row in rows if row["dtype"] == "bfloat16"]
+if machine["bf16"]:
+    assert half and all(row["kind"] == "forward" and row["implementation"] == "ours" and
+                        row["speedup_over_float32"] > 0 for row in half), half
+else:
+    assert not half and any("bfloat16" in note for note in document["notes"]), (half, document["notes"])
+rows = [row for row in rows if row["dtype"] == "float32"]
 
 def kinds(implementation):
     return {row["kind"] for row in rows if row["implementation"] == implementation}
