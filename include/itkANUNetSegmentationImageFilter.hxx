@@ -272,6 +272,8 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
   std::vector<float>           probabilities(batch * channels * area);
   std::vector<OutputPixelType> values(batch * area);
 
+  // One change of LibTorch's thread count for the volume, not one per batch (anunet::ScopedThreadCount).
+  const anunet::ScopedThreadCount threadCount(m_NumberOfThreads);
   this->UpdateProgress(0.0f);
   for (SizeValueType done = 0; done < total; done += batch)
   {

@@ -571,6 +571,7 @@ measureFilter(const Plan & plan, int threads, Report & report)
       plan.policy);
     const auto bareTiming = benchmark::measure(
       [&] {
+        ScopedThreadCount threadCount(threads); // as the filter holds it
         for (int64_t first = 0; first < n; first += batch)
         {
           const int64_t count = std::min<int64_t>(batch, n - first);

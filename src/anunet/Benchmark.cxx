@@ -42,22 +42,6 @@ namespace anunet::benchmark
 {
 namespace
 {
-class ThreadCountGuard
-{
-public:
-  explicit ThreadCountGuard(int threads)
-    : m_Previous(at::get_num_threads())
-  {
-    at::set_num_threads(threads > 0 ? threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency())));
-  }
-  ~ThreadCountGuard() { at::set_num_threads(m_Previous); }
-  ThreadCountGuard(const ThreadCountGuard &) = delete;
-  ThreadCountGuard &
-  operator=(const ThreadCountGuard &) = delete;
-
-private:
-  int m_Previous;
-};
 
 template <typename Function>
 Function
@@ -183,7 +167,7 @@ measure(const std::function<void()> & body, const TimingPolicy & policy)
 Rate
 convolutionRate(int threads, const TimingPolicy & policy, int batch, int channels, int size)
 {
-  ThreadCountGuard   threadCount(threads);
+  ScopedThreadCount  threadCount(threads);
   c10::InferenceMode inferenceMode;
   torch::manual_seed(0);
   const auto input = at::rand({ batch, channels, size, size }).contiguous(at::MemoryFormat::ChannelsLast);
@@ -198,7 +182,7 @@ convolutionRate(int threads, const TimingPolicy & policy, int batch, int channel
 Rate
 matmulRate(int threads, const TimingPolicy & policy, int n)
 {
-  ThreadCountGuard     threadCount(threads);
+  ScopedThreadCount    threadCount(threads);
   OpenBlasThreadsGuard blasThreads(threads > 0 ? threads : at::get_num_threads());
   c10::InferenceMode   inferenceMode;
   torch::manual_seed(0);
@@ -228,6 +212,8 @@ forwardRate(const Model & model, int level, int size, int batch, const TimingPol
   Model::RunOptions options;
   options.level = level;
   options.precision = precision;
+  // The count set once, as an application running many calls sets it (ScopedThreadCount in Model.h).
+  ScopedThreadCount threadCount(model.numberOfThreads());
   rate.timing = measure([&] { model.run(input.data(), shape, output.data(), options); }, policy);
   return rate;
 }
@@ -253,8 +239,8 @@ trainingStepRate(Model &                      model,
   // Backward costs about twice the forward's convolution work (input and weight gradients).
   rate.gflop = 3.0 * batch * forwardFlops(network, 0, size, size).flops / 1e9;
 
-  ThreadCountGuard threadCount(threads);
-  const auto       x = torch::from_blob(const_cast<float *>(image.data()), { batch, channels, size, size }).clone();
+  ScopedThreadCount threadCount(threads);
+  const auto        x = torch::from_blob(const_cast<float *>(image.data()), { batch, channels, size, size }).clone();
   const auto y = torch::from_blob(const_cast<uint8_t *>(labels.data()), { batch, size, size }, torch::kByte).clone();
   network.train();
   auto                parameters = network.parameters();

@@ -37,34 +37,6 @@ namespace anunet
 
 namespace
 {
-/** Sets LibTorch's intra-op threads for one call and restores the caller's count afterwards. */
-class ThreadCountGuard
-{
-public:
-  explicit ThreadCountGuard(int threads)
-    : m_Previous(at::get_num_threads())
-  {
-    const int wanted = threads > 0 ? threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    if (wanted != m_Previous)
-    {
-      at::set_num_threads(wanted);
-    }
-  }
-  ~ThreadCountGuard()
-  {
-    if (at::get_num_threads() != m_Previous)
-    {
-      at::set_num_threads(m_Previous);
-    }
-  }
-  ThreadCountGuard(const ThreadCountGuard &) = delete;
-  ThreadCountGuard &
-  operator=(const ThreadCountGuard &) = delete;
-
-private:
-  int m_Previous;
-};
-
 int64_t
 roundUp(int64_t value, int64_t multiple)
 {
@@ -364,6 +336,24 @@ Model::cudaAvailable()
   return torch::cuda::is_available();
 }
 
+ScopedThreadCount::ScopedThreadCount(int threads)
+  : m_Previous(at::get_num_threads())
+{
+  const int wanted = threads > 0 ? threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  if (wanted != m_Previous)
+  {
+    at::set_num_threads(wanted);
+  }
+}
+
+ScopedThreadCount::~ScopedThreadCount()
+{
+  if (at::get_num_threads() != m_Previous)
+  {
+    at::set_num_threads(m_Previous);
+  }
+}
+
 int
 Model::outputChannels() const
 {
@@ -433,7 +423,7 @@ Model::run(const float * input, const Shape & shape, float * output, const RunOp
                                   "one has neither, so it would be emulated and slower than float32");
     }
   }
-  ThreadCountGuard   threads(options.threads == -1 ? m_Impl->threads : options.threads);
+  ScopedThreadCount  threads(options.threads == -1 ? m_Impl->threads : options.threads);
   c10::InferenceMode inferenceMode;
 
   // The caller's buffer is read in place; nothing is written to it.
