@@ -124,44 +124,50 @@ integer(const BasicJson & item, const std::string & what)
                               std::to_string(Limits::max()) + ", got " + item.dump());
 }
 
-/** True for std::vector of an integer type. */
 template <typename T>
-struct IsIntegerVector : std::false_type
+struct IsVector : std::false_type
 {};
 template <typename T>
-struct IsIntegerVector<std::vector<T>> : std::bool_constant<std::is_integral_v<T> && !std::is_same_v<T, bool>>
+struct IsVector<std::vector<T>> : std::true_type
 {};
 
-/** Reads j[key] into value if present; integers (and lists of them) through integer(). */
+/** item as T: integers through integer(), lists (of lists) of them element by element, anything else by
+ * nlohmann's get<T>(). what names the item in errors. */
 template <typename T>
-void
-readIfPresent(const nlohmann::json & j, const char * key, T & value)
+T
+readValue(const nlohmann::json & item, const std::string & what)
 {
-  if (!j.contains(key))
-  {
-    return;
-  }
-  const auto & item = j.at(key);
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
   {
-    value = integer<T>(item, std::string(key));
+    return integer<T>(item, what);
   }
-  else if constexpr (IsIntegerVector<T>::value)
+  else if constexpr (IsVector<T>::value)
   {
     if (!item.is_array())
     {
-      throw std::invalid_argument(std::string(key) + ": expected a list of integers, got " + item.dump());
+      throw std::invalid_argument(what + ": expected a list, got " + item.dump());
     }
     T values;
     for (size_t i = 0; i < item.size(); ++i)
     {
-      values.push_back(integer<typename T::value_type>(item[i], std::string(key) + "[" + std::to_string(i) + "]"));
+      values.push_back(readValue<typename T::value_type>(item[i], what + "[" + std::to_string(i) + "]"));
     }
-    value = std::move(values);
+    return values;
   }
   else
   {
-    value = item.get<T>();
+    return item.get<T>();
+  }
+}
+
+/** Reads j[key] into value if present (readValue). */
+template <typename T>
+void
+readIfPresent(const nlohmann::json & j, const char * key, T & value)
+{
+  if (j.contains(key))
+  {
+    value = readValue<T>(j.at(key), key);
   }
 }
 } // namespace json

@@ -639,6 +639,18 @@ TEST_F(NetworksTest, JsonRoundTripsAndRejectsUnknownKeys)
       EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
     }
   }
+  // Lists of lists too: the label mapping's classes (a second fuzzing finding, 9.2e19 in a class).
+  auto badLabels = preprocessingJson;
+  badLabels["labels"]["classes"] = { { 1, 2 }, { 9.2e19 } };
+  try
+  {
+    badLabels.get<anunet::Preprocessing>();
+    ADD_FAILURE() << "a class value of 9.2e19 accepted";
+  }
+  catch (const std::invalid_argument & e)
+  {
+    EXPECT_NE(std::string(e.what()).find("classes[1][0]"), std::string::npos) << e.what();
+  }
 }
 
 // configureCpuRuntime() changes how fast, not what: one OpenBLAS thread (ConvTranspose2d's GEMMs) and the
