@@ -96,6 +96,12 @@ foldInto(torch::nn::Conv2d & conv, const torch::nn::BatchNorm2d & norm)
 
 } // namespace
 
+torch::Tensor
+FoldableBlock::normalized(torch::nn::BatchNorm2d & norm, const torch::Tensor & x) const
+{
+  return m_Folded ? x : normalize(norm, x);
+}
+
 // Scale factors, not output sizes: sizes read in C++ would be traced as constants, and a TorchScript export
 // would then accept only the size it was traced at.
 constexpr double upsampleFactors[] = { 2.0, 2.0 };
@@ -145,12 +151,8 @@ ConvBlockImpl::ConvBlockImpl(int64_t inChannels, int64_t outChannels)
 torch::Tensor
 ConvBlockImpl::forward(const torch::Tensor & input)
 {
-  if (m_Folded)
-  {
-    return m_Conv2(m_Conv1(input).relu_()).relu_();
-  }
-  auto x = normalize(m_Norm1, m_Conv1(input)).relu_();
-  return normalize(m_Norm2, m_Conv2(x)).relu_();
+  auto x = normalized(m_Norm1, m_Conv1(input)).relu_();
+  return normalized(m_Norm2, m_Conv2(x)).relu_();
 }
 
 void
@@ -170,13 +172,10 @@ RecurrentBlockImpl::RecurrentBlockImpl(int64_t channels, int recurrence)
 torch::Tensor
 RecurrentBlockImpl::forward(const torch::Tensor & input)
 {
-  const auto convolve = [this](const torch::Tensor & x) {
-    return (m_Folded ? m_Conv(x) : normalize(m_Norm, m_Conv(x))).relu_();
-  };
-  auto x1 = convolve(input);
+  auto x1 = normalized(m_Norm, m_Conv(input)).relu_();
   for (int step = 0; step < m_Recurrence; ++step)
   {
-    x1 = convolve(input + x1);
+    x1 = normalized(m_Norm, m_Conv(input + x1)).relu_();
   }
   return x1;
 }
@@ -244,8 +243,7 @@ UpConvImpl::UpConvImpl(int64_t inChannels, int64_t outChannels)
 torch::Tensor
 UpConvImpl::forward(const torch::Tensor & input)
 {
-  const auto x = m_Conv(upsampleNearest2x(input));
-  return (m_Folded ? x : normalize(m_Norm, x)).relu_();
+  return normalized(m_Norm, m_Conv(upsampleNearest2x(input))).relu_();
 }
 
 void
@@ -267,13 +265,10 @@ AttentionGateImpl::AttentionGateImpl(int64_t gatingChannels, int64_t skipChannel
 torch::Tensor
 AttentionGateImpl::forward(const torch::Tensor & gating, const torch::Tensor & skip)
 {
-  if (m_Folded)
-  {
-    return skip * m_PsiConv(m_GatingConv(gating).add_(m_SkipConv(skip)).relu_()).sigmoid_();
-  }
-  // add_ into the BN output is safe for autograd (BN does not keep its output), and saves one tensor.
-  auto sum = normalize(m_GatingNorm, m_GatingConv(gating)).add_(normalize(m_SkipNorm, m_SkipConv(skip))).relu_();
-  auto psi = normalize(m_PsiNorm, m_PsiConv(sum)).sigmoid_();
+  // add_ into the BN output is safe for autograd (BN does not keep its output), and saves one tensor; folded, it
+  // adds into the convolution's output, which runs only for inference.
+  auto sum = normalized(m_GatingNorm, m_GatingConv(gating)).add_(normalized(m_SkipNorm, m_SkipConv(skip))).relu_();
+  auto psi = normalized(m_PsiNorm, m_PsiConv(sum)).sigmoid_();
   return skip * psi;
 }
 

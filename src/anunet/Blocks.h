@@ -42,6 +42,10 @@ public:
   foldBatchNorm() = 0;
 
 protected:
+  /** norm(x) as the block computes it (normalize in Blocks.cxx), or x itself once folded. */
+  torch::Tensor
+  normalized(torch::nn::BatchNorm2d & norm, const torch::Tensor & x) const;
+
   bool m_Folded = false;
 };
 
