@@ -47,6 +47,8 @@ def main():
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="print the operators' self times of 3 steps")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="weights and input in channels-last memory format (oneDNN's native layout)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -55,6 +57,9 @@ def main():
     optimizer = torch.optim.Adam(net.parameters(), 1e-3)
     x = torch.randn(args.batch, 1, args.size, args.size)
     y = (torch.rand(args.batch, 1, args.size, args.size) > 0.7).float()
+    if args.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
 
     def step():
         heads = net(x)
@@ -74,7 +79,8 @@ def main():
                 step()
         print(profile.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
     steady = times[2:]
-    print(f"eager PyTorch {torch.__version__}, filters {args.filters}, {args.batch} x {args.size}^2, "
+    layout = "channels-last" if args.channels_last else "NCHW"
+    print(f"eager PyTorch {torch.__version__}, {layout}, filters {args.filters}, {args.batch} x {args.size}^2, "
           f"{args.threads} threads: median {statistics.median(steady):.3f} s/step, min {min(steady):.3f} "
           f"({len(steady)} steps after 2 warm-ups)")
 

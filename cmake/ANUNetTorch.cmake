@@ -15,6 +15,16 @@ function(anunet_link_torch target)
   set_target_properties(${target} PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
 endfunction()
 
+# A CUDA LibTorch (its TorchConfig.cmake lists TORCH_CUDA_LIBRARIES; Debian's is CPU-only): the GPU tests are built,
+# with the CTest label REQUIRES_GPU, and data-parallel training on CUDA can use NCCL.
+if(TORCH_CUDA_LIBRARIES)
+  set(ANUNET_TORCH_HAS_CUDA ON)
+else()
+  set(ANUNET_TORCH_HAS_CUDA OFF)
+endif()
+option(ANUNET_USE_NCCL "With a CUDA LibTorch built with NCCL: NCCL for data-parallel training on CUDA (else Gloo)"
+  ${ANUNET_TORCH_HAS_CUDA})
+
 set(_anunet_torch_check "
 # LibTorch ${ANUNET_TORCH_VERSION}, a private dependency of the ANUNet core's shared library.
 set(ANUNet_TORCH_VERSION \"${ANUNET_TORCH_VERSION}\")

@@ -179,6 +179,8 @@ public:
   itkANUNetTrainingOptionMacro(ForegroundFraction, double, foregroundFraction);
   itkANUNetTrainingOptionMacro(Seed, uint64_t, seed);
   itkANUNetTrainingOptionMacro(NumberOfThreads, int, threads);
+  /** "cpu" or "cuda[:k]" (anunet::TrainingOptions::device); Update() throws where it does not exist. */
+  itkANUNetTrainingOptionMacro(Device, std::string, device);
   itkANUNetTrainingOptionMacro(OutputDirectory, std::string, outputDirectory);
   itkANUNetTrainingOptionMacro(ResumeFrom, std::string, resumeFrom);
   itkANUNetTrainingOptionMacro(DeepSupervision, bool, network.deepSupervision);

@@ -373,7 +373,8 @@ train(const std::string & configPath,
       bool                localBatchNorm,
       py::object          progress,
       py::object          onEpoch,
-      const std::string & resume)
+      const std::string & resume,
+      const std::string & device)
 {
   using namespace anunet::workflow;
   TrainingConfig config = readTrainingConfig(configPath, dataRoot.empty() ? defaultDataRoot() : dataRoot);
@@ -388,6 +389,10 @@ train(const std::string & configPath,
   if (threads >= 0)
   {
     config.options.threads = threads;
+  }
+  if (!device.empty())
+  {
+    config.options.device = device; // anunet.train() has checked it
   }
   if (!resume.empty())
   {
@@ -512,6 +517,18 @@ PYBIND11_MODULE(_anunet, m)
     py::arg("largest_component"),
     py::arg("precision"));
   m.def("cpu_has_bfloat16", &anunet::cpuHasBFloat16, "Whether this CPU has avx512_bf16 or amx_bf16");
+  m.def("check_device",
+        &anunet::Model::checkDevice,
+        "RuntimeError saying why, where the device is not \"cpu\" or an existing \"cuda[:k]\"",
+        py::arg("device"));
+  m.def(
+    "check_precision",
+    [](const std::string & precision, const std::string & device) {
+      anunet::Model::checkPrecision(anunet::precisionFromString(precision), device);
+    },
+    "ValueError saying why, where the precision cannot run on the device at full speed",
+    py::arg("precision"),
+    py::arg("device") = "cpu");
   m.def("evaluate",
         &evaluate,
         py::arg("prediction"),
@@ -532,7 +549,8 @@ PYBIND11_MODULE(_anunet, m)
         py::arg("local_batch_norm"),
         py::arg("progress"),
         py::arg("on_epoch"),
-        py::arg("resume"));
+        py::arg("resume"),
+        py::arg("device"));
 
   // C++ exceptions carry the file and the problem; surface them as Python exceptions of the same kind.
   py::register_exception_translator([](std::exception_ptr p) {

@@ -132,11 +132,13 @@ runSegment(const SegmentArguments & args)
   {
     throw UsageError(std::string("--device ") + args.settings.device + ": " + e.what());
   }
-  if (precisionFromString(args.settings.precision) == Precision::BFloat16 && args.settings.device == "cpu" &&
-      !cpuHasBFloat16())
+  try
   {
-    throw UsageError("--precision bfloat16: this CPU has neither avx512_bf16 nor amx_bf16, so bfloat16 would be "
-                     "emulated and slower than float32");
+    Model::checkPrecision(precisionFromString(args.settings.precision), args.settings.device);
+  }
+  catch (const std::invalid_argument & e)
+  {
+    throw UsageError("--precision " + args.settings.precision + ": " + e.what());
   }
   if (!args.manifest.empty())
   {

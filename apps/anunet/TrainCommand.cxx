@@ -47,6 +47,7 @@ struct TrainArguments
   double      learningRate = -1.0;
   int64_t     seed = -1;
   int         threads = -1;
+  std::string device;
   int         size = -1;
   bool        distributed = false;
   bool        localBatchNorm = false;
@@ -89,6 +90,18 @@ applyOverrides(const TrainArguments & args, TrainingConfig & config)
   if (args.threads >= 0)
   {
     o.threads = args.threads;
+  }
+  if (!args.device.empty())
+  {
+    try
+    {
+      Model::checkDevice(args.device);
+    }
+    catch (const std::exception & e)
+    {
+      throw UsageError("--device " + args.device + ": " + e.what());
+    }
+    o.device = args.device;
   }
   if (args.size > 0)
   {
@@ -176,6 +189,10 @@ addTrainCommand(CLI::App & app)
   cmd->add_option("--lr", args->learningRate, "Learning rate")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", args->seed, "Random seed")->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", args->threads, "LibTorch threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--device",
+                  args->device,
+                  "cpu or cuda[:k] (default: the config's, else cpu); with --distributed, cuda puts each rank of a "
+                  "host on GPU LOCAL_RANK");
   cmd->add_option("--size", args->size, "Network in-plane size (square)")->check(CLI::PositiveNumber);
   cmd->add_flag("--distributed",
                 args->distributed,

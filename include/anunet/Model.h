@@ -40,7 +40,7 @@ enum class Precision
    * gradients' accumulation into float32 weights, the optimiser and validation stay float32): about 1.8x faster
    * per step on CPUs with AVX512-BF16. In inference, the network's weights and activations in bfloat16 and the
    * probabilities computed in float32 from its logits. Where the CPU has neither avx512_bf16 nor amx_bf16 it
-   * would be emulated, slower than float32: inference refuses it there (cpuHasBFloat16()). */
+   * would be emulated, slower than float32: inference and training refuse it there (Model::checkPrecision()). */
   BFloat16
 };
 
@@ -179,6 +179,11 @@ public:
   /** Throws std::runtime_error saying why, when device is not "cpu" or an existing "cuda[:index]" here. */
   static void
   checkDevice(const std::string & device);
+  /** Throws std::invalid_argument saying why, when precision cannot run on device at full speed: bfloat16 on
+   * a CPU without bfloat16 arithmetic (cpuHasBFloat16()) would be emulated, slower than float32. Inference and
+   * training both refuse it there. device as for checkDevice(). */
+  static void
+  checkPrecision(Precision precision, const std::string & device);
 
   /** Number of output channels: 1 (sigmoid) or C (softmax). */
   int
@@ -198,8 +203,7 @@ public:
     int       level = 0; ///< pruning level 1..maximumLevel(), or 0 for the full network's final output
     Mirroring mirroring = Mirroring::Off;
     int       threads = -1; ///< LibTorch intra-op threads for this call: -1 = numberOfThreads(), 0 = all
-    /** BFloat16 on a CPU without bfloat16 arithmetic (cpuHasBFloat16()) throws std::invalid_argument; on a
-     * CUDA device it is always allowed. Not for TorchScript models. */
+    /** BFloat16 where checkPrecision() refuses it throws std::invalid_argument. Not for TorchScript models. */
     Precision precision = Precision::Float32;
   };
 

@@ -164,6 +164,11 @@ struct ANUNetCore_EXPORT TrainingOptions
   uint64_t seed = 0;
   /** LibTorch intra-op threads during train() (restored afterwards); 0 = all hardware threads. */
   int threads = 0;
+  /** Where the network trains: "cpu" or "cuda[:k]" (Model::checkDevice()). Batches are drawn and augmented on
+   * the CPU and then moved. Checkpoints are read onto the CPU, so a run may resume on another device (it then
+   * rounds differently, as at another thread count). A distributed run on CUDA uses NCCL
+   * where LibTorch has it, each rank on device cuda:localRank unless an index is given. */
+  std::string device = "cpu";
 
   DistributedOptions distributed;
 

@@ -98,9 +98,10 @@ def segment(model, image: Image, level: Optional[int] = None, threads: int = 0, 
         raise ValueError(f"batch={batch}: at least one slice per network run")
     if precision not in ("float32", "bfloat16"):
         raise ValueError(f"precision={precision!r}: give 'float32' or 'bfloat16'")
-    if precision == "bfloat16" and not cpu_has_bfloat16():
-        raise ValueError("precision='bfloat16': this CPU has neither avx512_bf16 nor amx_bf16, so bfloat16 would be "
-                         "emulated and slower than float32")
+    try:
+        _anunet.check_precision(precision)
+    except ValueError as e:
+        raise ValueError(f"precision={precision!r}: {e}") from None
     if largest_component and probability:
         raise ValueError("largest_component=True applies to labels; it cannot be combined with probability=True")
     array = np.asarray(image.array, dtype=np.float32)
@@ -134,7 +135,8 @@ def evaluate(prediction: Image, truth: Image, label: Optional[int] = None,
 def train(config: str, out: str, data_root: str = "", epochs: int = 0, seed: int = -1,
           threads: int = -1, distributed: bool = False, distributed_timeout: float = 0.0,
           local_batch_norm: bool = False, progress: Optional[Callable[[dict], None]] = None,
-          on_epoch: Optional[Callable[[dict], None]] = None, resume: str = "") -> Tuple[Model, list]:
+          on_epoch: Optional[Callable[[dict], None]] = None, resume: str = "",
+          device: str = "") -> Tuple[Model, list]:
     """Trains as `anunet train --config config --out out` does; returns the best model and the epoch log
     (one dict per epoch, the keys of a log.jsonl line).
 
@@ -143,6 +145,7 @@ def train(config: str, out: str, data_root: str = "", epochs: int = 0, seed: int
     epoch with its log line. Nothing is printed. Ctrl-C, or an exception raised by either function, stops the
     run after the current step with last.pt written at that step, then raises that exception.
     resume: a last.pt to continue from, as `--resume` (the same config and seed continue exactly).
+    device: "cpu" or "cuda[:k]", as `--device` ("": the config's, else the CPU); ValueError where it is absent.
 
     distributed=True trains data-parallel with the other ranks that the environment names, as
     `anunet train --distributed` does (torchrun's MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, or a Slurm
@@ -158,5 +161,10 @@ def train(config: str, out: str, data_root: str = "", epochs: int = 0, seed: int
         raise ValueError(f"threads={threads}: give 0 for all cores, n > 0, or -1 for the config's")
     if seed < -1:
         raise ValueError(f"seed={seed}: give a seed >= 0, or -1 for the config's")
+    if device:
+        try:
+            _anunet.check_device(device)
+        except RuntimeError as e:
+            raise ValueError(f"device={device!r}: {e}") from None
     return _anunet.train(config, out, data_root, epochs, seed, threads, distributed, distributed_timeout,
-                         local_batch_norm, progress, on_epoch, resume)
+                         local_batch_norm, progress, on_epoch, resume, device)

@@ -20,7 +20,11 @@
 #include <torch/autograd.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef ANUNET_WITH_NCCL
+#  include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 #include <torch/csrc/utils/tensor_flatten.h>
+#include <torch/version.h>
 
 #include <c10/util/Exception.h>
 
@@ -36,6 +40,12 @@ namespace
 {
 
 using Clock = std::chrono::steady_clock;
+
+#if TORCH_VERSION_MAJOR >= 2
+using ProcessGroupBase = c10d::Backend; // LibTorch 2 made Gloo and NCCL backends of a c10d::ProcessGroup
+#else
+using ProcessGroupBase = c10d::ProcessGroup;
+#endif
 
 thread_local Communicator * t_Active = nullptr;
 thread_local bool           t_SynchronisedBatchNorm = false;
@@ -82,10 +92,11 @@ struct AllReduceSumFunction : public torch::autograd::Function<AllReduceSumFunct
 
 struct Communicator::Impl
 {
-  DistributedOptions                     options;
-  c10::intrusive_ptr<c10d::Store>        store;
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
-  double                                 seconds = 0.0;
+  DistributedOptions                   options;
+  c10::Device                          device = c10::Device(c10::kCPU); ///< where the collectives' tensors live
+  c10::intrusive_ptr<c10d::Store>      store;
+  c10::intrusive_ptr<ProcessGroupBase> group;
+  double                               seconds = 0.0;
 
   /** Waits for a collective; a failure names the rank and what the others are likely doing. */
   void
@@ -105,11 +116,12 @@ struct Communicator::Impl
   }
 };
 
-Communicator::Communicator(const DistributedOptions & options)
+Communicator::Communicator(const DistributedOptions & options, const c10::Device & device)
   : m_Impl(std::make_unique<Impl>())
 {
   options.validate();
   m_Impl->options = options;
+  m_Impl->device = device;
   const auto        timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeoutSeconds * 1000.0));
   const std::string where = options.masterAddress + ":" + std::to_string(options.masterPort);
   try
@@ -121,7 +133,17 @@ Communicator::Communicator(const DistributedOptions & options)
     storeOptions.waitWorkers = true;
     storeOptions.timeout = timeout;
     m_Impl->store = c10::make_intrusive<c10d::TCPStore>(options.masterAddress, storeOptions);
-
+#ifdef ANUNET_WITH_NCCL
+    if (device.is_cuda())
+    {
+      auto ncclOptions = c10d::ProcessGroupNCCL::Options::create();
+      ncclOptions->timeout = timeout;
+      m_Impl->group =
+        c10::make_intrusive<c10d::ProcessGroupNCCL>(m_Impl->store, options.rank, options.worldSize, ncclOptions);
+      return;
+    }
+#endif
+    // Gloo also reduces CUDA tensors (through host memory) where LibTorch was built with CUDA but without NCCL.
     auto groupOptions = c10d::ProcessGroupGloo::Options::create(timeout);
     // As torch.distributed: GLOO_SOCKET_IFNAME picks the interface; otherwise the address the host name
     // resolves to, or the loopback device on a machine whose name does not resolve.
@@ -224,7 +246,7 @@ Communicator::averageGradients(const std::vector<at::Tensor> & parameters)
 bool
 Communicator::any(bool value)
 {
-  at::Tensor flag = at::full({ 1 }, value ? 1.0f : 0.0f);
+  at::Tensor flag = at::full({ 1 }, value ? 1.0f : 0.0f, at::TensorOptions().device(m_Impl->device));
   allReduceSum(flag);
   return flag.item<float>() > 0.0f;
 }

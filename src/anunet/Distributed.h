@@ -22,6 +22,7 @@
 #include "anunet/Training.h"
 
 #include <ATen/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <memory>
 #include <vector>
@@ -38,7 +39,7 @@ class Communicator
 public:
   /** Meets the other ranks; throws std::runtime_error naming the address, port and rank when they cannot be
    * reached. */
-  explicit Communicator(const DistributedOptions & options);
+  explicit Communicator(const DistributedOptions & options, const c10::Device & device = c10::Device(c10::kCPU));
   ~Communicator();
   Communicator(const Communicator &) = delete;
   Communicator &

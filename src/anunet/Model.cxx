@@ -309,6 +309,17 @@ Model::checkDevice(const std::string & device)
 }
 
 void
+Model::checkPrecision(Precision precision, const std::string & device)
+{
+  toString(precision); // throws for a value outside the enum (a cast from an integer)
+  if (precision == Precision::BFloat16 && parseDevice(device).is_cpu() && !cpuHasBFloat16())
+  {
+    throw std::invalid_argument("bfloat16 needs a CPU with avx512_bf16 or amx_bf16; this one has neither, so "
+                                "bfloat16 would be emulated and slower than float32");
+  }
+}
+
+void
 Model::setDevice(const std::string & device)
 {
   const c10::Device parsed = parseDevice(device);
@@ -417,10 +428,13 @@ Model::run(const float * input, const Shape & shape, float * output, const RunOp
       throw std::invalid_argument("Model::run: bfloat16 needs a checkpoint; a TorchScript model runs as it was "
                                   "exported");
     }
-    if (m_Impl->device.is_cpu() && !cpuHasBFloat16())
+    try
     {
-      throw std::invalid_argument("Model::run: bfloat16 inference needs a CPU with avx512_bf16 or amx_bf16; this "
-                                  "one has neither, so it would be emulated and slower than float32");
+      checkPrecision(options.precision, m_Impl->device.str());
+    }
+    catch (const std::invalid_argument & e)
+    {
+      throw std::invalid_argument(std::string("Model::run: ") + e.what());
     }
   }
   ScopedThreadCount  threads(options.threads == -1 ? m_Impl->threads : options.threads);

@@ -78,6 +78,39 @@ secondsSince(Clock::time_point start)
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+/** The device a rank trains on: a distributed run given "cuda" without an index puts each rank of a host on its
+ * own GPU, as torchrun's LOCAL_RANK intends. */
+c10::Device
+trainingDevice(const TrainingOptions & options)
+{
+  c10::Device device(options.device);
+  if (device.is_cuda() && !device.has_index() && options.distributed.enabled())
+  {
+    device.set_index(static_cast<c10::DeviceIndex>(options.distributed.localRank));
+  }
+  return device;
+}
+
+/** An optimiser's state is read onto the CPU with the rest of last.pt; it must live where its parameters do. */
+void
+moveOptimizerState(torch::optim::Optimizer & optimizer, const c10::Device & device)
+{
+  auto move = [&](const torch::Tensor & t) { return t.defined() ? t.to(device) : t; };
+  for (auto & entry : optimizer.state())
+  {
+    if (auto * adam = dynamic_cast<torch::optim::AdamParamState *>(entry.second.get()))
+    {
+      adam->exp_avg(move(adam->exp_avg()));
+      adam->exp_avg_sq(move(adam->exp_avg_sq()));
+      adam->max_exp_avg_sq(move(adam->max_exp_avg_sq()));
+    }
+    else if (auto * sgd = dynamic_cast<torch::optim::SGDParamState *>(entry.second.get()))
+    {
+      sgd->momentum_buffer(move(sgd->momentum_buffer()));
+    }
+  }
+}
+
 /** A validation case as tensors that view the caller's buffers (nothing is copied or written). */
 struct ValidationCase
 {
@@ -148,6 +181,7 @@ private:
   const std::vector<SliceVolume> & m_Training;
   const std::vector<SliceVolume> & m_Validation;
 
+  c10::Device                              m_Device{ torch::kCPU };
   SegmentationNetwork                      m_Network;
   std::vector<torch::Tensor>               m_Parameters;
   std::unique_ptr<torch::optim::Optimizer> m_Optimizer;
@@ -227,6 +261,7 @@ TrainingLoop::setUp()
   {
     torch::manual_seed(m_Options.seed);
     m_Network = makeNetwork(m_Options.network);
+    m_Network->to(m_Device);
     makeOptimizer();
   }
   if (writes())
@@ -256,8 +291,10 @@ TrainingLoop::resume(const std::string & file)
   }
   const ResumeState state = ResumeState::fromJson(checkpoint.state, m_Options, file);
   m_Network = checkpoint.model->network;
+  m_Network->to(m_Device);
   makeOptimizer();
   m_Optimizer->load(*checkpoint.optimizer);
+  moveOptimizerState(*m_Optimizer, m_Device);
   m_Sampler->loadState(state.sampler);
   m_Augmenter->loadState(state.augmenter);
   if (checkpoint.generator.defined())
@@ -329,11 +366,16 @@ TrainingLoop::trainEpoch(int epoch, EpochRecord & record)
       batch.labels = batch.labels.narrow(0, share * m_Communicator->rank(), share);
     }
     record.dataSeconds += secondsSince(stepStart);
+    if (!m_Device.is_cpu())
+    {
+      batch.images = batch.images.to(m_Device);
+      batch.labels = batch.labels.to(m_Device);
+    }
     const ActiveCommunicator   distributed(m_Communicator.get(), m_Options.distributed.synchronisedBatchNorm);
     std::vector<torch::Tensor> heads;
     if (m_Options.precision == Precision::BFloat16)
     {
-      const AutocastGuard autocast;
+      const AutocastGuard autocast(m_Device.type());
       heads = m_Network->forwardHeads(batch.images);
       for (auto & head : heads)
       {
@@ -423,15 +465,17 @@ TrainingLoop::validate()
     for (int64_t s = 0; s < c.image.size(0); s += chunk)
     {
       const int64_t n = std::min(chunk, c.image.size(0) - s);
-      volume.add(predictedClasses(m_Network->forwardLogits(c.image.narrow(0, s, n), 0)), c.labels.narrow(0, s, n));
+      const auto    logits = m_Network->forwardLogits(c.image.narrow(0, s, n).to(m_Device), 0);
+      volume.add(predictedClasses(logits).cpu(), c.labels.narrow(0, s, n));
     }
     dice[index] = volume.meanForeground();
   }
   if (m_Communicator)
   {
     // Each case was scored by one rank; the others hold 0 for it.
-    at::Tensor gathered = torch::tensor(dice, torch::kDouble);
+    at::Tensor gathered = torch::tensor(dice, torch::kDouble).to(m_Device);
     m_Communicator->allReduceSum(gathered);
+    gathered = gathered.cpu();
     dice.assign(gathered.data_ptr<double>(), gathered.data_ptr<double>() + gathered.numel());
   }
   m_Network->train();
@@ -572,6 +616,7 @@ TrainingLoop::result()
   m_Network->eval();
   auto impl = std::make_shared<Model::Impl>(modelImpl());
   impl->training.epochs = m_Epoch;
+  impl->device = m_Device;
   return Model(impl);
 }
 
@@ -579,9 +624,10 @@ Model
 TrainingLoop::run()
 {
   checkTrainingCases(m_Options, m_Training, m_Validation);
+  m_Device = trainingDevice(m_Options);
   if (m_Options.distributed.enabled())
   {
-    m_Communicator = std::make_unique<Communicator>(m_Options.distributed);
+    m_Communicator = std::make_unique<Communicator>(m_Options.distributed, m_Device);
   }
   setUp();
   if (m_Communicator)

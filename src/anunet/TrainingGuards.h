@@ -58,16 +58,25 @@ private:
   bool m_DeterministicWarnOnly;
 };
 
-/** CPU autocast to bfloat16 for one forward pass; its cache of cast weights is dropped at the end, since
- * the optimiser changes the weights before the next pass. */
+/** Autocast to bfloat16 for one forward pass, on the CPU or on CUDA; its cache of cast weights is dropped at the
+ * end, since the optimiser changes the weights before the next pass. */
 class AutocastGuard
 {
 public:
-  AutocastGuard()
-    : m_Dtype(at::autocast::get_autocast_cpu_dtype())
+  explicit AutocastGuard(c10::DeviceType device)
+    : m_Cuda(device == c10::DeviceType::CUDA)
+    , m_Dtype(m_Cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype())
   {
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
+    if (m_Cuda)
+    {
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(true);
+    }
+    else
+    {
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
     at::autocast::increment_nesting();
   }
   ~AutocastGuard()
@@ -76,14 +85,23 @@ public:
     {
       at::autocast::clear_cache();
     }
-    at::autocast::set_cpu_enabled(false);
-    at::autocast::set_autocast_cpu_dtype(m_Dtype);
+    if (m_Cuda)
+    {
+      at::autocast::set_enabled(false);
+      at::autocast::set_autocast_gpu_dtype(m_Dtype);
+    }
+    else
+    {
+      at::autocast::set_cpu_enabled(false);
+      at::autocast::set_autocast_cpu_dtype(m_Dtype);
+    }
   }
   AutocastGuard(const AutocastGuard &) = delete;
   AutocastGuard &
   operator=(const AutocastGuard &) = delete;
 
 private:
+  bool           m_Cuda;
   at::ScalarType m_Dtype;
 };
 

@@ -131,7 +131,15 @@ TrainingOptions::validate() const
   require(weightDecay >= 0, "weight decay must be >= 0");
   toString(optimizer); // throws for a value outside the enum (a cast from an integer)
   toString(schedule);
-  toString(precision);
+  try
+  {
+    Model::checkDevice(device);
+    Model::checkPrecision(precision, device);
+  }
+  catch (const std::exception & e)
+  {
+    throw std::invalid_argument("training options: " + std::string(e.what()));
+  }
   require(polyPower >= 0, "poly power must be >= 0");
   require(plateauPatience >= 1, "plateau patience must be >= 1");
   require(plateauFactor > 0 && plateauFactor < 1, "plateau factor must lie in (0, 1)");

@@ -239,6 +239,7 @@ parseConfigDocument(const YAML::Node & root, const std::string & path, const std
                        "augmentation",
                        "seed",
                        "threads",
+                       "device",
                        "precision" });
     reader.read(tr, "loss", "training", options.loss);
     reader.read(tr, "head_weights", "training", options.headWeights);
@@ -256,6 +257,7 @@ parseConfigDocument(const YAML::Node & root, const std::string & path, const std
     reader.read(tr, "augmentation", "training", options.augmentation.enabled);
     reader.read(tr, "seed", "training", options.seed);
     reader.read(tr, "threads", "training", options.threads);
+    reader.read(tr, "device", "training", options.device);
   }
   return config;
 }

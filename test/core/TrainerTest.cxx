@@ -21,6 +21,8 @@
 #include "anunet/Checkpoint.h"
 #include "anunet/SliceSampler.h"
 
+#include "CoreTestHelpers.h"
+
 #include <torch/torch.h>
 
 #include <gtest/gtest.h>
@@ -40,74 +42,10 @@ namespace
 namespace fs = std::filesystem;
 using anunet::SliceVolume;
 
-constexpr int64_t Size = 32;
-
-/** Bright discs of random centre and radius on noise; about one slice in four has no disc. */
-SliceVolume
-discCase(const std::string & name, int64_t slices, uint32_t seed, int classes = 1)
-{
-  std::mt19937                           engine(seed);
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  std::normal_distribution<float>        noise(0.0f, 0.15f);
-  SliceVolume                            v;
-  v.name = name;
-  v.slices = slices;
-  v.height = Size;
-  v.width = Size;
-  v.image.resize(static_cast<size_t>(slices * Size * Size));
-  v.labels.resize(v.image.size());
-  for (int64_t s = 0; s < slices; ++s)
-  {
-    const bool   empty = uniform(engine) < 0.25;
-    const double cx = 8 + 16 * uniform(engine);
-    const double cy = 8 + 16 * uniform(engine);
-    const double r = 4 + 5 * uniform(engine);
-    // Multi-class: the disc's left half is class 1, its right half class 2 (brighter).
-    for (int64_t y = 0; y < Size; ++y)
-    {
-      for (int64_t x = 0; x < Size; ++x)
-      {
-        const size_t i = static_cast<size_t>((s * Size + y) * Size + x);
-        const bool   inside = !empty && (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r;
-        uint8_t      label = inside ? 1 : 0;
-        if (inside && classes > 2 && x > cx)
-        {
-          label = 2;
-        }
-        v.labels[i] = label;
-        v.image[i] = (label == 0 ? 0.1f : label == 1 ? 0.8f : 1.4f) + noise(engine);
-      }
-    }
-  }
-  return v;
-}
-
-std::vector<SliceVolume>
-discCases(const std::string & prefix, int count, int64_t slices, uint32_t seed, int classes = 1)
-{
-  std::vector<SliceVolume> cases;
-  for (int i = 0; i < count; ++i)
-  {
-    cases.push_back(discCase(prefix + std::to_string(i), slices, seed + static_cast<uint32_t>(i), classes));
-  }
-  return cases;
-}
-
-anunet::TrainingOptions
-tinyOptions(const std::string & directory)
-{
-  anunet::TrainingOptions o;
-  o.network.filters = { 4, 8, 16, 32, 64 };
-  o.loss = "bce-dice";
-  o.learningRate = 1e-2;
-  o.epochs = 2;
-  o.iterationsPerEpoch = 4;
-  o.batchSize = 4;
-  o.seed = 7;
-  o.threads = 1; // tiny networks: a second thread only adds synchronisation
-  o.outputDirectory = directory;
-  return o;
-}
+using anunet::test::discCase;
+using anunet::test::discCases;
+using anunet::test::Size;
+using anunet::test::tinyOptions;
 
 std::string
 freshDirectory(const std::string & name)
@@ -335,6 +273,42 @@ TEST(Trainer, BadInputsNameTheCase)
   auto badOptions = options;
   badOptions.loss = "l2";
   EXPECT_THROW(anunet::Trainer(badOptions).train(good, {}), std::invalid_argument);
+}
+
+// A device this LibTorch lacks, or bfloat16 on a CPU without it, is refused before any step, naming the option.
+TEST(Trainer, AnAbsentDeviceOrPrecisionIsRefusedBeforeTraining)
+{
+  const auto good = discCases("good", 1, 4, 7);
+  auto       options = tinyOptions("");
+  options.device = "tpu";
+  EXPECT_NE(errorOf([&] { anunet::Trainer(options).train(good, {}); }).find("unknown device \"tpu\""),
+            std::string::npos);
+  if (!anunet::Model::cudaAvailable())
+  {
+    options.device = "cuda";
+    const auto message = errorOf([&] { anunet::Trainer(options).train(good, {}); });
+    EXPECT_NE(message.find("no usable CUDA"), std::string::npos) << message;
+  }
+  options.device = "cpu";
+  options.precision = anunet::Precision::BFloat16;
+  if (anunet::cpuHasBFloat16())
+  {
+    // CPU autocast: the same steps as in float32, up to bfloat16's rounding.
+    options.epochs = 1;
+    const auto      training = discCases("train", 2, 8, 50);
+    anunet::Trainer half(options);
+    half.train(training, {});
+    options.precision = anunet::Precision::Float32;
+    anunet::Trainer single(options);
+    single.train(training, {});
+    ASSERT_EQ(half.history().size(), 1U);
+    EXPECT_NEAR(half.history()[0].loss, single.history()[0].loss, 0.05 * single.history()[0].loss);
+  }
+  else
+  {
+    const auto message = errorOf([&] { anunet::Trainer(options).train(good, {}); });
+    EXPECT_NE(message.find("avx512_bf16"), std::string::npos) << message;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------- training

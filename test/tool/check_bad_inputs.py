@@ -769,13 +769,13 @@ def train_cases(made, work, tool, py, readonly):
     c = write_config(configs / "zero-batch.yaml", good.replace("batch_size: 2", "batch_size: 0"))
     both("config: batch_size: 0", c, (c, "batch_size"))
     for option, value in (("--threads", "-2"), ("--epochs", "-1"), ("--batch-size", "0"), ("--lr", "-0.5"),
-                          ("--size", "3")):
+                          ("--size", "3"), ("--device", "gpu7")):
         slug = f"option{option}{value}"
         out_dir = work / "runs" / slug
         tool(f"option: train {option} {value}", ["train", "--config", made["config"], "--data-root", root, "--out",
                                                  out_dir, option, value], names=(option,),
              outputs=(out_dir / "best.pt", out_dir / "last.pt"))
-    for keyword, value in (("threads", -2), ("epochs", -1)):
+    for keyword, value in (("threads", -2), ("epochs", -1), ("device", "'gpu7'")):
         out_py = work / "runs" / f"py-{keyword}"
         py(f"option: train({keyword}={value})",
            f"anunet.train({str(made['config'])!r}, {str(out_py)!r}, data_root={root!r}, {keyword}={value})",
