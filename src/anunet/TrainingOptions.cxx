@@ -125,10 +125,11 @@ TrainingOptions::validate() const
     }
   };
   require(epochs >= 1, "epochs must be >= 1, got " + std::to_string(epochs));
-  require(iterationsPerEpoch >= 0, "iterationsPerEpoch must be >= 0 (0: one pass over the slices)");
-  require(batchSize >= 1, "batch size must be >= 1, got " + std::to_string(batchSize));
-  require(learningRate > 0 && std::isfinite(learningRate), "learning rate must be positive");
-  require(weightDecay >= 0, "weight decay must be >= 0");
+  require(iterationsPerEpoch >= 0,
+          "iterations per epoch (iterations_per_epoch) must be >= 0 (0: one pass over the slices)");
+  require(batchSize >= 1, "batch size (batch_size) must be >= 1, got " + std::to_string(batchSize));
+  require(learningRate > 0 && std::isfinite(learningRate), "learning rate (learning_rate) must be positive");
+  require(weightDecay >= 0, "weight decay (weight_decay) must be >= 0");
   toString(optimizer); // throws for a value outside the enum (a cast from an integer)
   toString(schedule);
   try
@@ -140,12 +141,13 @@ TrainingOptions::validate() const
   {
     throw std::invalid_argument("training options: " + std::string(e.what()));
   }
-  require(polyPower >= 0, "poly power must be >= 0");
-  require(plateauPatience >= 1, "plateau patience must be >= 1");
-  require(plateauFactor > 0 && plateauFactor < 1, "plateau factor must lie in (0, 1)");
-  require(earlyStoppingPatience >= 0, "early-stopping patience must be >= 0 (0: off)");
+  require(polyPower >= 0, "poly power (poly_power) must be >= 0");
+  require(plateauPatience >= 1, "plateau patience (plateau_patience) must be >= 1");
+  require(plateauFactor > 0 && plateauFactor < 1, "plateau factor (plateau_factor) must lie in (0, 1)");
+  require(earlyStoppingPatience >= 0, "early-stopping patience (early_stopping) must be >= 0 (0: off)");
   require(threads >= 0, "threads must be >= 0 (0: all hardware threads)");
-  require(foregroundFraction >= 0 && foregroundFraction <= 1, "foreground fraction must lie in [0, 1]");
+  require(foregroundFraction >= 0 && foregroundFraction <= 1,
+          "foreground fraction (foreground_fraction) must lie in [0, 1]");
   makeLoss(loss); // throws for an unknown name, listing the valid ones
   distributed.validate();
   require(batchSize % distributed.worldSize == 0,

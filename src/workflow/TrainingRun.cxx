@@ -48,6 +48,15 @@ finalizeTrainingConfig(TrainingConfig & config, const std::string & outputDirect
   o.outputDirectory = outputDirectory;
   o.preprocessing.labels = labelMappingForTask(config.task);
   o.network.classes = o.preprocessing.labels.networkOutputs();
+  // The command line's and Python's own checks have passed by now, so a value out of range came from the config.
+  try
+  {
+    o.validate();
+  }
+  catch (const std::invalid_argument & e)
+  {
+    throw InputError((config.source.empty() ? std::string("the config") : config.source) + ": " + e.what());
+  }
 }
 
 TrainingRun
