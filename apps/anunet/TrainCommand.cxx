@@ -22,8 +22,8 @@
 
 #include "itkProcessObject.h"
 
+#include <algorithm>
 #include <csignal>
-
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -105,6 +105,13 @@ applyOverrides(const TrainArguments & args, TrainingConfig & config)
   }
   if (args.size > 0)
   {
+    if (args.size % SpatialMultiple != 0)
+    {
+      throw UsageError(
+        "--size " + std::to_string(args.size) + ": the networks need a multiple of " + std::to_string(SpatialMultiple) +
+        " (for example " +
+        std::to_string(std::max(1, (args.size + SpatialMultiple / 2) / SpatialMultiple) * SpatialMultiple) + ")");
+    }
     o.preprocessing.width = o.preprocessing.height = args.size;
   }
   if (!args.resume.empty())

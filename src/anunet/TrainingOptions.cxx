@@ -124,6 +124,11 @@ TrainingOptions::validate() const
       throw std::invalid_argument("training options: " + message);
     }
   };
+  const auto multiple = [](int size) { return size >= SpatialMultiple && size % SpatialMultiple == 0; };
+  require(multiple(preprocessing.width) && multiple(preprocessing.height),
+          "the network's slice size (preprocessing.size) must be a positive multiple of " +
+            std::to_string(SpatialMultiple) + " in both directions, got " + std::to_string(preprocessing.width) +
+            " x " + std::to_string(preprocessing.height));
   require(epochs >= 1, "epochs must be >= 1, got " + std::to_string(epochs));
   require(iterationsPerEpoch >= 0,
           "iterations per epoch (iterations_per_epoch) must be >= 0 (0: one pass over the slices)");

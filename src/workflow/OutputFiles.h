@@ -18,10 +18,13 @@
 #ifndef anunet_workflow_OutputFiles_h
 #define anunet_workflow_OutputFiles_h
 
+#include "InputError.h"
+
 #include "anunet/AtomicFile.h"
 
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
+#include "itkImageIOFactory.h"
 
 #include <filesystem>
 #include <string>
@@ -47,6 +50,11 @@ writeImageFile(const TImage * image, const std::string & path)
   if (const std::string problem = writableFolderProblem(path); !problem.empty())
   {
     throw std::runtime_error(path + ": cannot write" + problem);
+  }
+  // Otherwise the writer's error names the hidden temporary file, not the output.
+  if (itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::WriteMode).IsNull())
+  {
+    throw InputError(path + ": no ITK image writer for this file name extension (use .nii.gz, .nrrd or .mha)");
   }
   const std::string temporary = temporaryNameFor(path);
   const auto        discard = [&temporary] {

@@ -262,6 +262,29 @@ parseConfigDocument(const YAML::Node & root, const std::string & path, const std
   return config;
 }
 
+/** yaml-cpp quotes the offending bytes of a binary file; bytes outside printable ASCII become \xNN, so that the
+ * message stays valid UTF-8 (Python cannot decode it otherwise, and raises with an empty message). */
+std::string
+printable(const std::string & text)
+{
+  std::string result;
+  for (const unsigned char c : text)
+  {
+    if (c >= 0x20 && c < 0x7f)
+    {
+      result += static_cast<char>(c);
+    }
+    else
+    {
+      constexpr char digits[] = "0123456789abcdef";
+      result += "\\x";
+      result += digits[c >> 4];
+      result += digits[c & 0xf];
+    }
+  }
+  return result;
+}
+
 } // namespace
 
 std::string
@@ -285,6 +308,12 @@ readTrainingConfig(const std::string & path, const std::string & dataRoot)
   {
     throw InputError(path + ": is a folder; give a config file");
   }
+  std::error_code error;
+  if (!dataRoot.empty() && std::filesystem::exists(dataRoot, error) && !std::filesystem::is_directory(dataRoot, error))
+  {
+    throw InputError(dataRoot + ": the data root (against which the config's image paths are read) is a file, not "
+                                "a folder");
+  }
   std::ifstream      file(path, std::ios::binary);
   std::ostringstream text;
   text << file.rdbuf();
@@ -305,7 +334,7 @@ parseTrainingConfig(const std::string & text, const std::string & name, const st
   catch (const YAML::Exception & e)
   {
     // Malformed YAML, and conversions yaml-cpp refuses where the reader does not expect them (a mapping as a key).
-    throw InputError(name + ": not valid YAML/JSON: " + e.what());
+    throw InputError(name + ": not valid YAML/JSON: " + printable(e.what()));
   }
 }
 

@@ -82,7 +82,13 @@ runTraining(const TrainingConfig & config, const TrainingObserver & observer)
       }
     }
   }
-  std::filesystem::create_directories(config.options.outputDirectory);
+  const std::string & out = config.options.outputDirectory;
+  std::error_code     error;
+  if (std::filesystem::exists(out, error) && !std::filesystem::is_directory(out, error))
+  {
+    throw InputError(out + ": exists and is not a folder; the output is a folder (best.pt, last.pt, log.jsonl)");
+  }
+  std::filesystem::create_directories(out);
 
   // Labels are read as float like the images (exact for label values); the preprocessor maps them to classes.
   using VolumeType = itk::ANUNetImageReader::VolumeType;

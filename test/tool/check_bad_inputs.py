@@ -799,11 +799,6 @@ def train_cases(made, work, tool, py, readonly):
 # Defects whose fix lies outside the files this test covers (the reader, the segment command, the model and
 # checkpoint loaders, the segmentation filter, python/anunet/__init__.py): (case, front) -> where and what.
 KNOWN = {
-    ("config: not YAML", "python"):
-        "src/workflow/TrainingConfig.cxx quotes yaml-cpp's message with the file's invalid UTF-8 byte; pybind11 "
-        "then raises ValueError with an empty message",
-    ("config: --data-root is a file", "python"):
-        "src/workflow: a data root that is a file is not checked; RuntimeError for 'ROOT/in/label.nii.gz'",
     ("train: label on another grid than its image", "tool"):
         "include/itkANUNetPreprocessor.hxx via the trainer: names the case id, not the label file",
     ("train: label on another grid than its image", "python"):
@@ -813,13 +808,6 @@ KNOWN = {
         "silently; a case with none of the task's labels trains without a word",
     ("train: label values (9) that the task does not name", "python"):
         "src/anunet (trainer) / src/workflow: as the tool",
-    ("option: train --size 3", "tool"):
-        "apps/anunet/TrainCommand.cxx: the error names case 'a' and the slice size, not --size",
-    ("train: out is an existing file", "python"):
-        "src/workflow: std::filesystem_error reaches Python as RuntimeError (NotADirectoryError would fit)",
-    ("output: Image.write with an unknown format (.xyz)", "python"):
-        "src/workflow writeImageFile: the writer's error names the hidden partial file, not the output, and is "
-        "a RuntimeError",
     ("level: level=2 on a plain TorchScript network", "python"):
         "python/ANUNetPython.cxx: the filter's RuntimeError; the module does not say whether a TorchScript file "
         "has levels, so __init__.py cannot check first",
