@@ -468,6 +468,11 @@ PYBIND11_MODULE(_anunet, m)
     .def_property_readonly("filters", [](const PyModel & m) { return m.get().options().filters; })
     .def_property_readonly("classes", [](const PyModel & m) { return m.get().options().classes; })
     .def_property_readonly("maximum_level", [](const PyModel & m) { return m.get().maximumLevel(); })
+    .def_property_readonly("is_torchscript", [](const PyModel & m) { return m.get().isTorchScript(); })
+    .def_property_readonly(
+      "torchscript_level",
+      [](const PyModel & m) { return m.get().torchScriptLevel(); },
+      "The level a TorchScript model was exported at (it runs that level, or 0); 0 otherwise")
     .def_property_readonly("training", [](const PyModel & m) { return toDict(m.get().training()); })
     .def(
       "parameter_count",

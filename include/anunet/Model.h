@@ -154,6 +154,10 @@ public:
   /** True when this model runs a TorchScript module rather than a network built by the factory. */
   bool
   isTorchScript() const;
+  /** The level a TorchScript model was exported at (exportTorchScript()); run() takes that level or 0. 0 for a
+   * module exported at the full network, a foreign module, and models that are not TorchScript. */
+  int
+  torchScriptLevel() const;
 
   /** 4 for networks with pruning levels, 0 otherwise. */
   int

@@ -89,8 +89,13 @@ def segment(model, image: Image, level: Optional[int] = None, threads: int = 0, 
     # ValueError naming the argument, as for any other wrong value (the filter's own checks raise RuntimeError).
     if level is not None and not 0 <= level <= 4:
         raise ValueError(f"level={level}: pruning levels are 1..4, and 0 for the full network")
-    # A TorchScript file also reports no levels, but one exported at a level runs that level: the filter decides.
-    if level and model.maximum_level == 0 and model.architecture not in ("anunet", "unetpp"):
+    # A TorchScript module reports no levels: it runs the level it was exported at, or level 0 for the same.
+    if level and model.is_torchscript and level != model.torchscript_level:
+        exported = model.torchscript_level
+        raise ValueError(f"level={level}: this TorchScript model computes "
+                         f"{f'level {exported}' if exported else 'the full network'} only; use level=0"
+                         f"{f' or level={exported}' if exported else ''}")
+    if level and not model.is_torchscript and model.maximum_level == 0:
         raise ValueError(f"level={level}: the {model.architecture} network has no pruning levels; use level=0")
     if threads < 0:
         raise ValueError(f"threads={threads}: give 0 (all hardware threads) or a positive number")

@@ -231,6 +231,12 @@ Model::isTorchScript() const
 }
 
 int
+Model::torchScriptLevel() const
+{
+  return m_Impl->script != nullptr ? m_Impl->scriptLevel : 0;
+}
+
+int
 Model::maximumLevel() const
 {
   return m_Impl->network ? m_Impl->network->maximumLevel() : 0;

@@ -24,10 +24,52 @@
 #include "itkANUNetImageReader.h"
 #include "itkANUNetTrainingFilter.h"
 
+#include <cmath>
 #include <filesystem>
+#include <sstream>
 
 namespace anunet::workflow
 {
+namespace
+{
+
+/** Empty when the two volumes share a grid (ITK's tolerances: ImageToImageFilter::VerifyInputInformation), else
+ * what differs first. */
+std::string
+gridDifference(const itk::ANUNetImageReader::VolumeType & image, const itk::ANUNetImageReader::VolumeType & label)
+{
+  std::ostringstream text;
+  const double       tolerance = 1e-6 * image.GetSpacing()[0];
+  if (image.GetLargestPossibleRegion().GetSize() != label.GetLargestPossibleRegion().GetSize())
+  {
+    text << "size " << label.GetLargestPossibleRegion().GetSize() << " against "
+         << image.GetLargestPossibleRegion().GetSize();
+    return text.str();
+  }
+  for (unsigned int d = 0; d < 3; ++d)
+  {
+    if (std::abs(image.GetSpacing()[d] - label.GetSpacing()[d]) > tolerance)
+    {
+      text << "spacing " << label.GetSpacing() << " against " << image.GetSpacing();
+      return text.str();
+    }
+    if (std::abs(image.GetOrigin()[d] - label.GetOrigin()[d]) > tolerance)
+    {
+      text << "origin " << label.GetOrigin() << " against " << image.GetOrigin();
+      return text.str();
+    }
+    for (unsigned int e = 0; e < 3; ++e)
+    {
+      if (std::abs(image.GetDirection()[d][e] - label.GetDirection()[d][e]) > 1e-6)
+      {
+        return "another direction";
+      }
+    }
+  }
+  return {};
+}
+
+} // namespace
 
 void
 enableDistributedTraining(TrainingConfig & config, double timeoutSeconds, bool localBatchNorm)
@@ -104,8 +146,14 @@ runTraining(const TrainingConfig & config, const TrainingObserver & observer)
       {
         observer.reading(done, total, c.name);
       }
-      trainer->AddCase(
-        itk::ANUNetImageReader::ReadVolume(c.image), itk::ANUNetImageReader::ReadVolume(c.label), c.name, validation);
+      auto image = itk::ANUNetImageReader::ReadVolume(c.image);
+      auto label = itk::ANUNetImageReader::ReadVolume(c.label);
+      if (const std::string difference = gridDifference(*image, *label); !difference.empty())
+      {
+        throw InputError(where + ": case '" + c.name + "': the label " + c.label + " is not on the grid of the image " +
+                         c.image + " (" + difference + "); resample it onto the image's grid");
+      }
+      trainer->AddCase(image, label, c.name, validation);
       ++done;
     }
   };

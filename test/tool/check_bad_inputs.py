@@ -799,18 +799,11 @@ def train_cases(made, work, tool, py, readonly):
 # Defects whose fix lies outside the files this test covers (the reader, the segment command, the model and
 # checkpoint loaders, the segmentation filter, python/anunet/__init__.py): (case, front) -> where and what.
 KNOWN = {
-    ("train: label on another grid than its image", "tool"):
-        "include/itkANUNetPreprocessor.hxx via the trainer: names the case id, not the label file",
-    ("train: label on another grid than its image", "python"):
-        "include/itkANUNetPreprocessor.hxx via the trainer: names the case id, not the label file; RuntimeError",
     ("train: label values (9) that the task does not name", "tool"):
         "src/anunet (trainer) / src/workflow: label values no class of the task names are made background "
         "silently; a case with none of the task's labels trains without a word",
     ("train: label values (9) that the task does not name", "python"):
         "src/anunet (trainer) / src/workflow: as the tool",
-    ("level: level=2 on a plain TorchScript network", "python"):
-        "python/ANUNetPython.cxx: the filter's RuntimeError; the module does not say whether a TorchScript file "
-        "has levels, so __init__.py cannot check first",
 }
 
 
