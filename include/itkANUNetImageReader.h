@@ -20,6 +20,7 @@
 
 #include "ANUNetExport.h"
 #include "itkImage.h"
+#include "itkImageFileReader.h"
 
 #include <string>
 #include <vector>
@@ -67,6 +68,16 @@ public:
   static VolumeType::Pointer
   ReadVolume(const std::string & path, const std::string & seriesIdentifier = "");
 
+  /** A reader of the 3-D volume in a file (not a DICOM directory), with the checks of ReadVolume() done on the
+   * header and on the file's bytes (read through once, in constant memory), and its output information
+   * updated, but no pixel kept: a pipeline then pulls the slabs it needs, so that the volume is never held
+   * whole where the format's ITK reader streams (NIfTI, MetaImage, NRRD). */
+  static ImageFileReader<VolumeType>::Pointer
+  OpenVolumeFile(const std::string & path);
+  /** Whether slabs of the file at path can be read without inflating it from its start each time: false for
+   * gzip files (.nii.gz) and for MetaImage or NRRD files with compressed data, which are better read whole. */
+  static bool
+  StreamsCheaply(const std::string & path);
   /** A 2-D image (e.g. a PNG slice); a 3-D file is accepted only when it holds a single slice. */
   static SliceType::Pointer
   ReadSlice(const std::string & path);

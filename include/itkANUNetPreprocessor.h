@@ -25,6 +25,7 @@
 #include "anunet/Training.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,8 @@ namespace itk
  * volume (linear interpolation between order statistics, as numpy.percentile); ZScore subtracts the
  * volume's mean and divides by its standard deviation (population; 1 when it is 0); None passes values
  * through. Percentile and ZScore use the whole volume, so the input's buffered region must then be its
- * largest possible region (NeedsWholeVolume()). A NaN or infinite pixel is an error.
+ * largest possible region (NeedsWholeVolume()), unless the volume's map was computed beforehand, slab by slab
+ * (ComputeVolumeIntensityMap(), SetVolumeIntensityMap()). A NaN or infinite pixel is an error.
  *
  * Usage: SetPreprocessing(), SetInput(), Initialize() (scans the buffered region once), then
  * ExtractSlices() / MapToInputGrid() / InsertSlices() for any slab of slices of the buffered region.
@@ -128,10 +130,32 @@ public:
   NeedsWholeVolume(const anunet::Preprocessing & preprocessing);
 
   /** Scans the input's buffered region: rejects NaN and infinite values (the message names the first one's
-   * index and how many there are) and computes the intensity map. Call it after the input or the
-   * preprocessing changed and before extracting slices. */
+   * index and how many there are) and computes the intensity map, or takes the volume intensity map when one
+   * is set. Call it after the input or the preprocessing changed and before extracting slices. */
   void
   Initialize();
+
+  /** The intensity map of the whole volume, computed beforehand (ComputeVolumeIntensityMap()): Percentile and
+   * ZScore then work on any slab of the volume, so that it never has to be held whole. */
+  void
+  SetVolumeIntensityMap(const IntensityMap & map);
+  void
+  ClearVolumeIntensityMap();
+  const std::optional<IntensityMap> &
+  GetVolumeIntensityMap() const
+  {
+    return m_VolumeIntensityMap;
+  }
+
+  /** The intensity map of the whole of image, computed slab by slab of slicesPerSlab slices: image is the output
+   * of a pipeline (a reader, say), updated one slab at a time, so at most one slab is in memory. It equals the
+   * map Initialize() computes on the whole volume (the same order statistics, sums in the same order). Rejects
+   * NaN and infinite values as Initialize() does. Empty for a Percentile normalisation of a volume with more
+   * distinct values than anunet::ValueCounts counts: the volume must then be held whole. */
+  static std::optional<IntensityMap>
+  ComputeVolumeIntensityMap(ImageType *                   image,
+                            const anunet::Preprocessing & preprocessing,
+                            SizeValueType                 slicesPerSlab);
 
   const IntensityMap &
   GetIntensityMap() const
@@ -241,9 +265,16 @@ private:
   void
   RequireInitialized() const;
 
+  struct Scan;
+  static void
+  AddSquaredDeviations(const ImageType * image, const RegionType & region, double mean, double & squares);
+  static IntensityMap
+  MapFor(const anunet::IntensityNormalization & intensity, double lower, double upper, double mean, double deviation);
+
   anunet::Preprocessing            m_Preprocessing;
   typename ImageType::ConstPointer m_Input;
   IntensityMap                     m_IntensityMap;
+  std::optional<IntensityMap>      m_VolumeIntensityMap;
   // What Initialize() saw, so that a stale intensity map is caught.
   ModifiedTimeType m_InitializedTime = 0;
   ModifiedTimeType m_InitializedInputTime = 0;

@@ -29,6 +29,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
+#include <string>
 
 namespace itk
 {
@@ -72,6 +74,126 @@ ANUNetPreprocessor<TImage>::NeedsWholeVolume(const anunet::Preprocessing & prepr
   return preprocessing.intensity.method == Method::Percentile || preprocessing.intensity.method == Method::ZScore;
 }
 
+/** One pass over pixels: the non-finite ones (an error), and what the normalisations need. */
+template <typename TImage>
+struct ANUNetPreprocessor<TImage>::Scan
+{
+  double        sum = 0.0;
+  SizeValueType pixels = 0;
+  SizeValueType nonFinite = 0;
+  IndexType     firstNonFinite{};
+  double        firstNonFiniteValue = 0.0;
+
+  /** Adds region's pixels in ITK's order (x fastest), so that slabs scanned in turn sum as the whole does. */
+  template <typename TCollect>
+  void
+  Add(const ImageType * image, const RegionType & region, TCollect && collect)
+  {
+    pixels += region.GetNumberOfPixels();
+    for (ImageRegionConstIterator<ImageType> it(image, region); !it.IsAtEnd(); ++it)
+    {
+      const auto value = static_cast<double>(it.Get());
+      if (!std::isfinite(value))
+      {
+        if (nonFinite++ == 0)
+        {
+          firstNonFinite = it.GetIndex();
+          firstNonFiniteValue = value;
+        }
+        continue;
+      }
+      sum += value;
+      collect(value);
+    }
+  }
+
+  /** The description of the error for non-finite pixels; empty when there are none. */
+  std::string
+  NonFiniteProblem() const
+  {
+    if (nonFinite == 0)
+    {
+      return {};
+    }
+    std::ostringstream message;
+    message << "The image holds " << (std::isnan(firstNonFiniteValue) ? "NaN" : "an infinite value") << " at index "
+            << firstNonFinite << " (" << nonFinite << " of " << pixels
+            << " pixels are NaN or infinite); the networks need finite intensities";
+    return message.str();
+  }
+};
+
+template <typename TImage>
+void
+ANUNetPreprocessor<TImage>::AddSquaredDeviations(const ImageType *  image,
+                                                 const RegionType & region,
+                                                 double             mean,
+                                                 double &           squares)
+{
+  // A second pass: the textbook one-pass formula loses precision on CT values around 1000.
+  for (ImageRegionConstIterator<ImageType> it(image, region); !it.IsAtEnd(); ++it)
+  {
+    const double d = static_cast<double>(it.Get()) - mean;
+    squares += d * d;
+  }
+}
+
+template <typename TImage>
+auto
+ANUNetPreprocessor<TImage>::MapFor(const anunet::IntensityNormalization & intensity,
+                                   double                                 lower,
+                                   double                                 upper,
+                                   double                                 mean,
+                                   double                                 deviation) -> IntensityMap
+{
+  using Method = anunet::IntensityNormalization::Method;
+  IntensityMap map;
+  switch (intensity.method)
+  {
+    case Method::None:
+      break;
+    case Method::Window:
+      map.clamp = true;
+      map.lower = intensity.windowMinimum;
+      map.upper = intensity.windowMaximum;
+      map.offset = intensity.windowMinimum;
+      map.scale = 1.0 / (intensity.windowMaximum - intensity.windowMinimum);
+      break;
+    case Method::Percentile:
+      map.clamp = true;
+      map.lower = lower;
+      map.upper = upper;
+      map.offset = lower;
+      // A constant volume maps to 0 rather than dividing by zero.
+      map.scale = upper > lower ? 1.0 / (upper - lower) : 0.0;
+      break;
+    case Method::ZScore:
+      map.offset = mean;
+      map.scale = deviation > 0.0 ? 1.0 / deviation : 1.0;
+      break;
+  }
+  return map;
+}
+
+template <typename TImage>
+void
+ANUNetPreprocessor<TImage>::SetVolumeIntensityMap(const IntensityMap & map)
+{
+  m_VolumeIntensityMap = map;
+  this->Modified();
+}
+
+template <typename TImage>
+void
+ANUNetPreprocessor<TImage>::ClearVolumeIntensityMap()
+{
+  if (m_VolumeIntensityMap)
+  {
+    m_VolumeIntensityMap.reset();
+    this->Modified();
+  }
+}
+
 template <typename TImage>
 void
 ANUNetPreprocessor<TImage>::Initialize()
@@ -87,92 +209,129 @@ ANUNetPreprocessor<TImage>::Initialize()
     itkExceptionMacro("The input image holds no pixels (empty buffered region); update it first");
   }
   const anunet::IntensityNormalization & intensity = m_Preprocessing.intensity;
-  if (NeedsWholeVolume(m_Preprocessing) && region != m_Input->GetLargestPossibleRegion())
+  if (NeedsWholeVolume(m_Preprocessing) && !m_VolumeIntensityMap && region != m_Input->GetLargestPossibleRegion())
   {
     itkExceptionMacro("Intensity normalisation '" << anunet::toString(intensity.method)
                                                   << "' uses the whole volume, but only the region " << region
-                                                  << " of it is in memory");
+                                                  << " of it is in memory (ComputeVolumeIntensityMap() computes its "
+                                                     "statistics slab by slab)");
   }
 
   // One pass: reject non-finite values and gather what the normalisation needs.
-  const bool         wantValues = intensity.method == Method::Percentile;
+  const bool         wantValues = intensity.method == Method::Percentile && !m_VolumeIntensityMap;
   std::vector<float> values;
   if (wantValues)
   {
     values.reserve(region.GetNumberOfPixels());
   }
-  double        sum = 0.0;
-  SizeValueType nonFinite = 0;
-  IndexType     firstNonFinite{};
-  double        firstNonFiniteValue = 0.0;
-  for (ImageRegionConstIterator<ImageType> it(m_Input, region); !it.IsAtEnd(); ++it)
-  {
-    const auto value = static_cast<double>(it.Get());
-    if (!std::isfinite(value))
-    {
-      if (nonFinite++ == 0)
-      {
-        firstNonFinite = it.GetIndex();
-        firstNonFiniteValue = value;
-      }
-      continue;
-    }
-    sum += value;
+  Scan scan;
+  scan.Add(m_Input, region, [&](double value) {
     if (wantValues)
     {
       values.push_back(static_cast<float>(value));
     }
-  }
-  if (nonFinite > 0)
+  });
+  if (const std::string problem = scan.NonFiniteProblem(); !problem.empty())
   {
-    itkExceptionMacro("The image holds " << (std::isnan(firstNonFiniteValue) ? "NaN" : "an infinite value")
-                                         << " at index " << firstNonFinite << " (" << nonFinite << " of "
-                                         << region.GetNumberOfPixels()
-                                         << " pixels are NaN or infinite); the networks need finite intensities");
+    itkExceptionMacro(<< problem);
   }
 
-  IntensityMap map;
-  switch (intensity.method)
+  if (m_VolumeIntensityMap)
   {
-    case Method::None:
-      break;
-    case Method::Window:
-      map.clamp = true;
-      map.lower = intensity.windowMinimum;
-      map.upper = intensity.windowMaximum;
-      map.offset = intensity.windowMinimum;
-      map.scale = 1.0 / (intensity.windowMaximum - intensity.windowMinimum);
-      break;
-    case Method::Percentile:
-    {
-      map.clamp = true;
-      map.lower = anunet::quantile(values, intensity.percentileLow / 100.0);
-      map.upper = anunet::quantile(values, intensity.percentileHigh / 100.0);
-      map.offset = map.lower;
-      // A constant volume maps to 0 rather than dividing by zero.
-      map.scale = map.upper > map.lower ? 1.0 / (map.upper - map.lower) : 0.0;
-      break;
-    }
-    case Method::ZScore:
-    {
-      const auto   count = static_cast<double>(region.GetNumberOfPixels());
-      const double mean = sum / count;
-      // Second pass: the textbook one-pass formula loses precision on CT values around 1000.
-      double squares = 0.0;
-      for (ImageRegionConstIterator<ImageType> it(m_Input, region); !it.IsAtEnd(); ++it)
-      {
-        const double d = static_cast<double>(it.Get()) - mean;
-        squares += d * d;
-      }
-      const double deviation = std::sqrt(squares / count);
-      map.offset = mean;
-      map.scale = deviation > 0.0 ? 1.0 / deviation : 1.0;
-      break;
-    }
+    m_IntensityMap = *m_VolumeIntensityMap;
   }
-  m_IntensityMap = map;
+  else
+  {
+    double lower = 0.0;
+    double upper = 0.0;
+    double mean = 0.0;
+    double deviation = 0.0;
+    if (intensity.method == Method::Percentile)
+    {
+      lower = anunet::quantile(values, intensity.percentileLow / 100.0);
+      upper = anunet::quantile(values, intensity.percentileHigh / 100.0);
+    }
+    else if (intensity.method == Method::ZScore)
+    {
+      const auto count = static_cast<double>(scan.pixels);
+      mean = scan.sum / count;
+      double squares = 0.0;
+      AddSquaredDeviations(m_Input, region, mean, squares);
+      deviation = std::sqrt(squares / count);
+    }
+    m_IntensityMap = MapFor(intensity, lower, upper, mean, deviation);
+  }
   m_InitializedTime = this->GetMTime();
   m_InitializedInputTime = m_Input->GetMTime();
+}
+
+template <typename TImage>
+auto
+ANUNetPreprocessor<TImage>::ComputeVolumeIntensityMap(ImageType *                   image,
+                                                      const anunet::Preprocessing & preprocessing,
+                                                      SizeValueType slicesPerSlab) -> std::optional<IntensityMap>
+{
+  using Method = anunet::IntensityNormalization::Method;
+  auto preprocessor = Self::New();
+  preprocessor->SetPreprocessing(preprocessing); // checks it
+  const anunet::IntensityNormalization & intensity = preprocessing.intensity;
+  if (!NeedsWholeVolume(preprocessing))
+  {
+    return MapFor(intensity, 0.0, 0.0, 0.0, 0.0);
+  }
+  if (image == nullptr)
+  {
+    itkGenericExceptionMacro("ComputeVolumeIntensityMap: no image");
+  }
+  image->UpdateOutputInformation();
+  const RegionType     whole = image->GetLargestPossibleRegion();
+  const IndexValueType first = preprocessor->GetFirstSlice(whole);
+  const SizeValueType  slices = preprocessor->GetNumberOfSlices(whole);
+  const SizeValueType  step = std::max<SizeValueType>(1, slicesPerSlab);
+  // Each slab is brought into memory in turn; an image without a source (already in memory) keeps its buffer.
+  auto forEachSlab = [&](auto && visit) {
+    for (SizeValueType done = 0; done < slices; done += step)
+    {
+      const RegionType slab =
+        preprocessor->GetSlabRegion(whole, first + static_cast<IndexValueType>(done), std::min(step, slices - done));
+      image->SetRequestedRegion(slab);
+      image->Update();
+      visit(slab);
+    }
+  };
+
+  Scan                scan;
+  anunet::ValueCounts counts;
+  const bool          percentile = intensity.method == Method::Percentile;
+  forEachSlab([&](const RegionType & slab) {
+    scan.Add(image, slab, [&](double value) {
+      if (percentile)
+      {
+        counts.add(static_cast<float>(value));
+      }
+    });
+  });
+  if (const std::string problem = scan.NonFiniteProblem(); !problem.empty())
+  {
+    itkGenericExceptionMacro(<< problem);
+  }
+  if (percentile)
+  {
+    if (counts.full())
+    {
+      return std::nullopt; // too many distinct values to count: the caller holds the volume instead
+    }
+    return MapFor(intensity,
+                  counts.quantile(intensity.percentileLow / 100.0),
+                  counts.quantile(intensity.percentileHigh / 100.0),
+                  0.0,
+                  0.0);
+  }
+  const auto   count = static_cast<double>(scan.pixels);
+  const double mean = scan.sum / count;
+  double       squares = 0.0;
+  forEachSlab([&](const RegionType & slab) { AddSquaredDeviations(image, slab, mean, squares); });
+  return MapFor(intensity, 0.0, 0.0, mean, std::sqrt(squares / count));
 }
 
 template <typename TImage>

@@ -144,6 +144,32 @@ public:
   itkSetClampMacro(BatchSize, unsigned int, 1, NumericTraits<unsigned int>::max());
   itkGetConstMacro(BatchSize, unsigned int);
 
+  /** The intensity map of the whole input volume, for Percentile and ZScore models, computed beforehand slab by
+   * slab (PreprocessorType::ComputeVolumeIntensityMap() on the reader's output). With it the filter asks its
+   * input for the slices it segments only, not for the whole volume, so that a streamed pipeline (a reader, this
+   * filter, a StreamingImageFilter) never holds the volume. It must be the map of this input for the model's
+   * preprocessing. */
+  void
+  SetVolumeIntensityMap(const typename PreprocessorType::IntensityMap & map)
+  {
+    m_VolumeIntensityMap = map;
+    this->Modified();
+  }
+  void
+  ClearVolumeIntensityMap()
+  {
+    if (m_VolumeIntensityMap)
+    {
+      m_VolumeIntensityMap.reset();
+      this->Modified();
+    }
+  }
+  const std::optional<typename PreprocessorType::IntensityMap> &
+  GetVolumeIntensityMap() const
+  {
+    return m_VolumeIntensityMap;
+  }
+
   /** The model the filter runs: the ModelInput's, or the one loaded from ModelFileName. Throws when there is
    * none yet. */
   const anunet::Model &
@@ -178,6 +204,13 @@ private:
   const anunet::Model &
   ModelOnDevice();
 
+  /** Whether the input must be buffered whole: Percentile and ZScore without a volume intensity map. */
+  bool
+  NeedsWholeInput(const anunet::Preprocessing & preprocessing) const
+  {
+    return PreprocessorType::NeedsWholeVolume(preprocessing) && !m_VolumeIntensityMap;
+  }
+
   /** Checks the model against the filter's parameters and the input; throws with a clear message. */
   void
   CheckModel(const anunet::Model & model) const;
@@ -201,7 +234,8 @@ private:
     std::string      device;
     ModifiedTimeType holderTime;
   };
-  std::optional<ModelOnDeviceType> m_ModelOnDevice;
+  std::optional<ModelOnDeviceType>                       m_ModelOnDevice;
+  std::optional<typename PreprocessorType::IntensityMap> m_VolumeIntensityMap;
 };
 
 } // namespace itk

@@ -136,7 +136,7 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::GenerateInputRequested
     return;
   }
   const anunet::Preprocessing * preprocessing = this->KnownPreprocessing();
-  if (preprocessing == nullptr || PreprocessorType::NeedsWholeVolume(*preprocessing))
+  if (preprocessing == nullptr || this->NeedsWholeInput(*preprocessing))
   {
     input->SetRequestedRegionToLargestPossibleRegion();
   }
@@ -230,9 +230,13 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
   auto preprocessor = PreprocessorType::New();
   preprocessor->SetPreprocessing(model.preprocessing());
   preprocessor->SetInput(input);
+  if (m_VolumeIntensityMap)
+  {
+    preprocessor->SetVolumeIntensityMap(*m_VolumeIntensityMap);
+  }
   const OutputRegionType outputRegion = output->GetRequestedRegion();
   const OutputRegionType needed =
-    PreprocessorType::NeedsWholeVolume(model.preprocessing())
+    this->NeedsWholeInput(model.preprocessing())
       ? input->GetLargestPossibleRegion()
       : preprocessor->GetWholeInPlaneRegion(outputRegion, input->GetLargestPossibleRegion());
   if (!input->GetBufferedRegion().IsInside(needed))
@@ -363,6 +367,7 @@ ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::PrintSelf(std::ostream
   os << indent << "Precision: " << m_Precision << '\n';
   os << indent << "BatchSize: " << m_BatchSize << '\n';
   os << indent << "TestTimeMirroring: " << (m_TestTimeMirroring ? "On" : "Off") << '\n';
+  os << indent << "VolumeIntensityMap: " << (m_VolumeIntensityMap ? "set" : "none") << '\n';
 }
 
 } // namespace itk

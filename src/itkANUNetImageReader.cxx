@@ -30,6 +30,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 #include <vector>
 
@@ -228,14 +229,23 @@ CheckFileData(const std::string & path, const ImageIOBase & io)
   }
 }
 
+/** A reader of path through io, after CheckFileData(); nothing read yet. */
 template <typename TImage>
-typename TImage::Pointer
-ReadFile(const std::string & path, ImageIOBase * io)
+typename ImageFileReader<TImage>::Pointer
+OpenFile(const std::string & path, ImageIOBase * io)
 {
   CheckFileData(path, *io);
   auto reader = ImageFileReader<TImage>::New();
   reader->SetFileName(path);
   reader->SetImageIO(io);
+  return reader;
+}
+
+template <typename TImage>
+typename TImage::Pointer
+ReadFile(const std::string & path, ImageIOBase * io)
+{
+  auto reader = OpenFile<TImage>(path, io);
   try
   {
     reader->Update();
@@ -247,6 +257,19 @@ ReadFile(const std::string & path, ImageIOBase * io)
   typename TImage::Pointer image = reader->GetOutput();
   image->DisconnectPipeline();
   return image;
+}
+
+/** The header of a file read as a volume: at most 3 dimensions. */
+ImageIOBase::Pointer
+ReadVolumeHeader(const std::string & path)
+{
+  ImageIOBase::Pointer io = ReadHeader(path);
+  if (EffectiveDimension(*io) > 3)
+  {
+    Fail("'" + path + "' is a " + std::to_string(EffectiveDimension(*io)) + "-D image (size " + DescribeSize(*io) +
+         "); ANU-Net segments 2-D slices and 3-D volumes, extract one volume first");
+  }
+  return io;
 }
 
 GDCMSeriesFileNames::Pointer
@@ -342,13 +365,7 @@ ANUNetImageReader::ReadVolume(const std::string & path, const std::string & seri
 {
   if (!IsDirectory(path))
   {
-    ImageIOBase::Pointer io = ReadHeader(path);
-    if (EffectiveDimension(*io) > 3)
-    {
-      Fail("'" + path + "' is a " + std::to_string(EffectiveDimension(*io)) + "-D image (size " + DescribeSize(*io) +
-           "); ANU-Net segments 2-D slices and 3-D volumes, extract one volume first");
-    }
-    return ReadFile<VolumeType>(path, io);
+    return ReadFile<VolumeType>(path, ReadVolumeHeader(path));
   }
 
   const std::vector<std::string> files = GetDicomSeriesFileNames(path, seriesIdentifier);
@@ -378,6 +395,47 @@ ANUNetImageReader::ReadVolume(const std::string & path, const std::string & seri
   }
   volume->DisconnectPipeline();
   return volume;
+}
+
+auto
+ANUNetImageReader::OpenVolumeFile(const std::string & path) -> ImageFileReader<VolumeType>::Pointer
+{
+  if (IsDirectory(path))
+  {
+    Fail("'" + path + "' is a directory: a DICOM series is read whole (ReadVolume())");
+  }
+  auto reader = OpenFile<VolumeType>(path, ReadVolumeHeader(path));
+  try
+  {
+    reader->UpdateOutputInformation();
+  }
+  catch (const ExceptionObject & e)
+  {
+    Fail("cannot read '" + path + "': " + e.GetDescription());
+  }
+  return reader;
+}
+
+bool
+ANUNetImageReader::StreamsCheaply(const std::string & path)
+{
+  std::ifstream file(path, std::ios::binary);
+  std::string   head(4096, '\0');
+  file.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(std::max<std::streamsize>(0, file.gcount())));
+  if (head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0x1f && static_cast<unsigned char>(head[1]) == 0x8b)
+  {
+    return false; // gzip
+  }
+  // MetaImage's and NRRD's text headers say how their data are encoded.
+  for (const char * compressed : { "CompressedData = True", "encoding: gz", "encoding: bz" })
+  {
+    if (head.find(compressed) != std::string::npos)
+    {
+      return false;
+    }
+  }
+  return true;
 }
 
 auto

@@ -180,7 +180,18 @@ segmentCase(const ManifestCase &          c,
             std::string &                 log)
 {
   using OutputImageType = itk::Image<TOutputPixel, VDimension>;
-  const auto image = readImage<VDimension>(c.image, c.seriesUid);
+  // A volume in a file is streamed: only its header is read here, the network pulls slabs later.
+  InputVolume                                     volume;
+  typename itk::Image<float, VDimension>::Pointer image;
+  if constexpr (VDimension == 3)
+  {
+    volume = InputVolume::open(c.image, c.seriesUid);
+    image = volume.image;
+  }
+  else
+  {
+    image = readImage<VDimension>(c.image, c.seriesUid);
+  }
   const auto size = image->GetLargestPossibleRegion().GetSize();
   record["input"] = { { "size", std::vector<itk::SizeValueType>(size.begin(), size.end()) },
                       { "spacing", spacingOf(image) } };
@@ -195,7 +206,16 @@ segmentCase(const ManifestCase &          c,
     truth = mapLabelImage<VDimension>(readImage<VDimension>(c.truth, {}), model->GetModel().preprocessing().labels);
   }
 
-  const auto      output = runSegmentation<OutputImageType>(image.GetPointer(), model, args.settings);
+  const auto output = [&] {
+    if constexpr (VDimension == 3)
+    {
+      return segmentVolume<OutputImageType>(volume, model, args.settings);
+    }
+    else
+    {
+      return runSegmentation<OutputImageType>(image.GetPointer(), model, args.settings);
+    }
+  }();
   std::error_code error;
   std::filesystem::create_directories(outputFile.parent_path(), error);
   writeImageFile(output.GetPointer(), outputFile.string());

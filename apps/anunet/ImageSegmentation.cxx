@@ -41,6 +41,22 @@ requireSingleFileFormat(const std::string & path, const std::string & what)
   }
 }
 
+InputVolume
+InputVolume::open(const std::string & path, const std::string & seriesUid)
+{
+  InputVolume input;
+  if (itk::ANUNetImageReader::IsDirectory(path) || !itk::ANUNetImageReader::StreamsCheaply(path))
+  {
+    input.image = itk::ANUNetImageReader::ReadVolume(path, seriesUid);
+  }
+  else
+  {
+    input.reader = itk::ANUNetImageReader::OpenVolumeFile(path);
+    input.image = input.reader->GetOutput();
+  }
+  return input;
+}
+
 itk::ANUNetModel::Pointer
 loadSegmentationModel(const std::string & path, const SegmentationSettings & settings)
 {

@@ -22,8 +22,11 @@
 // output format check, and the descriptions their log lines print.
 #include "Segmentation.h"
 
+#include "itkANUNetImageReader.h"
+
 #include "itkImageRegionConstIterator.h"
 
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -40,6 +43,39 @@ requireSingleFileFormat(const std::string & path, const std::string & what);
  * refuses labels for more classes than 8 bits hold). */
 itk::ANUNetModel::Pointer
 loadSegmentationModel(const std::string & path, const workflow::SegmentationSettings & settings);
+
+/** A volume as `anunet segment` reads it: an uncompressed file is opened for streaming (its header read and
+ * checked; the network then pulls slabs of it), so that its memory does not grow with the number of slices. A
+ * compressed file is read whole (each slab would inflate it from the start again), and so is a DICOM directory
+ * (the series reader checks the spacing of every slice only when it reads them all). */
+struct InputVolume
+{
+  using VolumeType = itk::ANUNetImageReader::VolumeType;
+  itk::ImageFileReader<VolumeType>::Pointer reader; ///< set for a file
+  VolumeType::Pointer                       image;  ///< the reader's output (its information only), or the volume
+
+  static InputVolume
+  open(const std::string & path, const std::string & seriesUid);
+};
+
+/** Slices per piece of a streamed volume: 32 MiB of a 512 x 512 float input, whatever the number of slices. */
+constexpr unsigned int StreamedSlices = 32;
+
+/** runSegmentation() or, for a file, runStreamedSegmentation(). */
+template <typename TOutputImage>
+typename TOutputImage::Pointer
+segmentVolume(const InputVolume &                    input,
+              const itk::ANUNetModel *               model,
+              const workflow::SegmentationSettings & settings,
+              const std::function<void(float)> &     progress = {})
+{
+  if (input.reader)
+  {
+    return workflow::runStreamedSegmentation<TOutputImage>(
+      input.image.GetPointer(), model, settings, StreamedSlices, progress);
+  }
+  return workflow::runSegmentation<TOutputImage>(input.image.GetPointer(), model, settings, progress);
+}
 
 /** "256 x 256 x 46 voxels of 1.25 x 1.25 x 7.7 mm". */
 template <typename TImage>

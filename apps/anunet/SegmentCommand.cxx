@@ -78,18 +78,16 @@ requireOutputFile(const std::string & path)
   }
 }
 
-template <unsigned int VDimension, typename TOutputPixel>
+/** Runs the segmentation (run: progress callback -> output image), writes it and prints the log line. */
+template <typename TOutputImage, typename TInputImage, typename TRun>
 void
-segment(const SegmentArguments & args, const itk::ANUNetModel * model, itk::Image<float, VDimension> * image)
+segment(const SegmentArguments & args, const TInputImage * image, TRun && run)
 {
-  using InputImageType = itk::Image<float, VDimension>;
-  using OutputImageType = itk::Image<TOutputPixel, VDimension>;
-  ProgressBar                       bar("segment");
-  typename OutputImageType::Pointer output;
+  ProgressBar                    bar("segment");
+  typename TOutputImage::Pointer output;
   try
   {
-    output =
-      runSegmentation<OutputImageType>(image, model, args.settings, [&bar](float progress) { bar.update(progress); });
+    output = run([&bar](float progress) { bar.update(progress); });
   }
   catch (const itk::ExceptionObject & e)
   {
@@ -107,17 +105,41 @@ segment(const SegmentArguments & args, const itk::ANUNetModel * model, itk::Imag
   std::cout << '\n';
 }
 
-template <unsigned int VDimension>
+/** Labels or probabilities of a slice, or of a volume (streamed from a file). */
+template <typename TOutputPixel>
 void
-segmentImage(const SegmentArguments & args, const itk::ANUNetModel * model, itk::Image<float, VDimension> * image)
+segmentInput(const SegmentArguments &            args,
+             const itk::ANUNetModel *            model,
+             const InputVolume *                 volume,
+             itk::ANUNetImageReader::SliceType * slice)
+{
+  if (slice != nullptr)
+  {
+    using Output = itk::Image<TOutputPixel, 2>;
+    segment<Output>(args, slice, [&](const std::function<void(float)> & progress) {
+      return runSegmentation<Output>(slice, model, args.settings, progress);
+    });
+    return;
+  }
+  using Output = itk::Image<TOutputPixel, 3>;
+  segment<Output>(args, volume->image.GetPointer(), [&](const std::function<void(float)> & progress) {
+    return segmentVolume<Output>(*volume, model, args.settings, progress);
+  });
+}
+
+void
+segmentEither(const SegmentArguments &            args,
+              const itk::ANUNetModel *            model,
+              const InputVolume *                 volume,
+              itk::ANUNetImageReader::SliceType * slice)
 {
   if (args.settings.probability)
   {
-    segment<VDimension, float>(args, model, image);
+    segmentInput<float>(args, model, volume, slice);
   }
   else
   {
-    segment<VDimension, unsigned char>(args, model, image);
+    segmentInput<unsigned char>(args, model, volume, slice);
   }
 }
 
@@ -182,12 +204,12 @@ runSegment(const SegmentArguments & args)
     if (itk::ANUNetImageReader::ReadDimension(args.input) == 2)
     {
       auto slice = itk::ANUNetImageReader::ReadSlice(args.input);
-      segmentImage<2>(args, model, slice);
+      segmentEither(args, model, nullptr, slice);
     }
     else
     {
-      auto volume = itk::ANUNetImageReader::ReadVolume(args.input, args.seriesUid);
-      segmentImage<3>(args, model, volume);
+      const InputVolume volume = InputVolume::open(args.input, args.seriesUid);
+      segmentEither(args, model, &volume, nullptr);
     }
   }
   catch (const itk::ExceptionObject & e)

@@ -26,6 +26,7 @@
 #include "itkImageFileWriter.h"
 #include "itkImageIOFactory.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -75,17 +76,31 @@ writeImageFile(const TImage * image, const std::string & path)
     throw;
   }
   // ITK's NIfTI writer (znzlib) ignores failed writes, so that a full disk would pass a truncated file off as a
-  // result: the file is read back before it takes the final name.
+  // result: the file is read back before it takes the final name, a slab of the slowest axis at a time, so that
+  // the check does not hold a second copy of a large volume.
   bool complete = false;
   try
   {
     auto reader = itk::ImageFileReader<TImage>::New();
     reader->SetFileName(temporary);
-    reader->Update();
-    complete = reader->GetOutput()->GetLargestPossibleRegion().GetSize() == image->GetLargestPossibleRegion().GetSize();
+    reader->UpdateOutputInformation();
+    const auto whole = reader->GetOutput()->GetLargestPossibleRegion();
+    complete = whole.GetSize() == image->GetLargestPossibleRegion().GetSize();
+    constexpr unsigned int       slowest = TImage::ImageDimension - 1;
+    constexpr itk::SizeValueType slabSlices = 32;
+    for (itk::SizeValueType done = 0; complete && done < whole.GetSize(slowest); done += slabSlices)
+    {
+      auto slab = whole;
+      slab.SetIndex(slowest, whole.GetIndex(slowest) + static_cast<itk::IndexValueType>(done));
+      slab.SetSize(slowest, std::min(slabSlices, whole.GetSize(slowest) - done));
+      reader->GetOutput()->SetRequestedRegion(slab);
+      reader->Update();
+    }
   }
   catch (const itk::ExceptionObject &)
-  {}
+  {
+    complete = false;
+  }
   if (!complete)
   {
     discard();

@@ -21,7 +21,9 @@
 #include "itkANUNetLargestComponentsImageFilter.h"
 #include "itkANUNetModel.h"
 #include "itkANUNetSegmentationImageFilter.h"
+#include "itkStreamingImageFilter.h"
 
+#include <algorithm>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -45,14 +47,10 @@ struct SegmentationSettings
   bool largestComponents = false;
 };
 
-/** The segmentation pipeline of both front ends: the network, then (for labels, when asked) the largest
- * components. progress receives 0..1 while the network runs. */
+/** The segmentation filter of image, set up as settings say. */
 template <typename TOutputImage, typename TInputImage>
-typename TOutputImage::Pointer
-runSegmentation(const TInputImage *                image,
-                const itk::ANUNetModel *           model,
-                const SegmentationSettings &       settings,
-                const std::function<void(float)> & progress = {})
+typename itk::ANUNetSegmentationImageFilter<TInputImage, TOutputImage>::Pointer
+makeSegmentationFilter(const TInputImage * image, const itk::ANUNetModel * model, const SegmentationSettings & settings)
 {
   if (settings.largestComponents && settings.probability)
   {
@@ -69,27 +67,97 @@ runSegmentation(const TInputImage *                image,
   filter->SetDevice(settings.device);
   filter->SetPrecision(settings.precision);
   filter->SetTestTimeMirroring(settings.mirror);
-  if (progress)
-  {
-    filter->AddObserver(itk::ProgressEvent(),
-                        [&progress, &filter](const itk::EventObject &) { progress(filter->GetProgress()); });
-  }
+  return filter;
+}
+
+/** Runs source (the network, or a streamer pulling its output) and, for labels when asked, the largest components
+ * of its output; the result is disconnected from the pipeline. */
+template <typename TOutputImage>
+typename TOutputImage::Pointer
+runToTheEnd(itk::ImageSource<TOutputImage> * source,
+            const itk::ANUNetModel *         model,
+            const SegmentationSettings &     settings)
+{
   typename TOutputImage::Pointer result;
   if (settings.largestComponents)
   {
     auto components = itk::ANUNetLargestComponentsImageFilter<TOutputImage>::New();
-    components->SetInput(filter->GetOutput());
+    components->SetInput(source->GetOutput());
     components->SetComponentsFromLabelMapping(model->GetModel().preprocessing().labels);
     components->Update();
     result = components->GetOutput();
   }
   else
   {
-    filter->Update();
-    result = filter->GetOutput();
+    source->Update();
+    result = source->GetOutput();
   }
   result->DisconnectPipeline();
   return result;
+}
+
+/** The segmentation pipeline of both front ends: the network, then (for labels, when asked) the largest
+ * components. progress receives 0..1 while the network runs. */
+template <typename TOutputImage, typename TInputImage>
+typename TOutputImage::Pointer
+runSegmentation(const TInputImage *                image,
+                const itk::ANUNetModel *           model,
+                const SegmentationSettings &       settings,
+                const std::function<void(float)> & progress = {})
+{
+  auto filter = makeSegmentationFilter<TOutputImage>(image, model, settings);
+  if (progress)
+  {
+    filter->AddObserver(itk::ProgressEvent(),
+                        [&progress, &filter](const itk::EventObject &) { progress(filter->GetProgress()); });
+  }
+  return runToTheEnd<TOutputImage>(filter, model, settings);
+}
+
+/** The same pipeline on a 3-D volume read slab by slab, so that it is never held whole: streamed is the output of
+ * a source that has its output information (ANUNetImageReader::OpenVolumeFile()). A first pass over it computes the
+ * intensity statistics of a Percentile or ZScore model (ComputeVolumeIntensityMap()); then the network segments
+ * slicesPerPiece slices at a time and only the output is assembled. The input is held whole after all where the
+ * model cuts its slices along another axis than the slowest, or where a Percentile volume has more distinct values
+ * than anunet::ValueCounts counts. */
+template <typename TOutputImage, typename TInputImage>
+typename TOutputImage::Pointer
+runStreamedSegmentation(TInputImage *                      streamed,
+                        const itk::ANUNetModel *           model,
+                        const SegmentationSettings &       settings,
+                        unsigned int                       slicesPerPiece,
+                        const std::function<void(float)> & progress = {})
+{
+  static_assert(TInputImage::ImageDimension == 3, "slabs of a volume");
+  using Preprocessor = itk::ANUNetPreprocessor<TInputImage>;
+  auto                          filter = makeSegmentationFilter<TOutputImage>(streamed, model, settings);
+  const anunet::Preprocessing & preprocessing = model->GetModel().preprocessing();
+  streamed->UpdateOutputInformation();
+  const auto   slices = streamed->GetLargestPossibleRegion().GetSize(2);
+  unsigned int pieces = 1;
+  if (preprocessing.sliceAxis == 2 && slicesPerPiece > 0)
+  {
+    if (const auto map = Preprocessor::ComputeVolumeIntensityMap(streamed, preprocessing, slicesPerPiece))
+    {
+      filter->SetVolumeIntensityMap(*map);
+      pieces = static_cast<unsigned int>((slices + slicesPerPiece - 1) / slicesPerPiece);
+    }
+  }
+  auto streamer = itk::StreamingImageFilter<TOutputImage, TOutputImage>::New();
+  streamer->SetInput(filter->GetOutput());
+  streamer->SetNumberOfStreamDivisions(std::max(1U, pieces));
+  unsigned int started = 0; // pieces the network has begun
+  if (progress)
+  {
+    filter->AddObserver(itk::StartEvent(), [&started](const itk::EventObject &) { ++started; });
+    filter->AddObserver(itk::ProgressEvent(), [&](const itk::EventObject &) {
+      const auto total = static_cast<float>(streamer->GetNumberOfStreamDivisions());
+      progress(std::min(1.0F, (static_cast<float>(started) - 1.0F + filter->GetProgress()) / total));
+    });
+  }
+  // LibTorch's thread count set once for all the pieces, not once per piece (anunet::ScopedThreadCount).
+  const anunet::ScopedThreadCount threads(settings.threads);
+  return runToTheEnd<TOutputImage>(streamer, model, settings);
 }
 
 } // namespace anunet::workflow

@@ -19,7 +19,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <numeric>
+#include <random>
+#include <vector>
 
 TEST(Quantile, InterpolatesBetweenOrderStatisticsAsNumpy)
 {
@@ -39,4 +42,44 @@ TEST(Quantile, InterpolatesBetweenOrderStatisticsAsNumpy)
   std::vector<double> none;
   EXPECT_THROW(anunet::quantile(none, 0.5), std::invalid_argument);
   EXPECT_THROW(anunet::quantile(one, 1.5), std::invalid_argument);
+}
+
+// Counting values gives the quantiles of the values themselves, whatever order they come in (runs included).
+TEST(ValueCounts, GivesTheQuantilesOfTheValuesCounted)
+{
+  std::mt19937                       engine(3);
+  std::normal_distribution<float>    intensity(400.0F, 150.0F);
+  std::uniform_int_distribution<int> background(0, 3);
+  std::vector<float>                 values;
+  anunet::ValueCounts                counts;
+  for (int i = 0; i < 20000; ++i)
+  {
+    // Stored as 16-bit integers, as MR and CT are, with long runs of background zeros between.
+    const int   run = background(engine) == 0 ? 50 : 1;
+    const float value = run > 1 ? 0.0F : std::round(intensity(engine));
+    for (int k = 0; k < run; ++k)
+    {
+      values.push_back(value);
+      counts.add(value);
+    }
+  }
+  values.push_back(0.25F); // and one value that no integer type holds
+  counts.add(0.25F);
+  ASSERT_FALSE(counts.full());
+  EXPECT_EQ(counts.size(), values.size());
+  for (const double fraction : { 0.0, 0.005, 0.25, 0.5, 0.995, 0.999, 1.0 })
+  {
+    auto copy = values;
+    EXPECT_DOUBLE_EQ(counts.quantile(fraction), anunet::quantile(copy, fraction)) << fraction;
+  }
+
+  anunet::ValueCounts few(3);
+  for (const float value : { 1.0F, 2.0F, 2.0F, 3.0F })
+  {
+    few.add(value);
+  }
+  EXPECT_FALSE(few.full());
+  few.add(4.0F);
+  EXPECT_TRUE(few.full());
+  EXPECT_THROW(few.quantile(0.5), std::logic_error);
 }

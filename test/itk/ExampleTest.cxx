@@ -23,6 +23,7 @@
 #include "itkANUNetSegmentationImageFilter.h"
 #include "itkConnectedComponentImageFilter.h"
 #include "itkImageFileReader.h"
+#include "itkImageFileWriter.h"
 #include "itkImageIOFactory.h"
 
 #include <gtest/gtest.h>
@@ -307,6 +308,44 @@ TEST(ANUNetSegmentCommand, SegmentsADicomSeries)
     ASSERT_GE(values->GetBufferPointer()[i], 0.0f);
     ASSERT_LE(values->GetBufferPointer()[i], 1.0f);
   }
+}
+
+// An uncompressed volume is streamed (a pass for the percentiles, then slabs); its labels are those of the same
+// volume read whole from the compressed file, up to batch composition at the threshold.
+TEST(ANUNetSegmentCommand, AStreamedVolumeGivesTheLabelsOfTheWholeVolume)
+{
+  const fs::path    folder = scratch();
+  const std::string model = (fs::path(ANUNET_SOURCE_DIR) / "data" / "models" / "chaos-t2-liver-small.pt").string();
+  const std::string compressed = dataPath("chaos-mr-t2/case33_t2.nii.gz");
+  const std::string plain = (folder / "case33_t2.nii").string();
+  auto              writer = itk::ImageFileWriter<Volume>::New();
+  writer->SetInput(itk::ANUNetImageReader::ReadVolume(compressed));
+  writer->SetFileName(plain);
+  writer->UseCompressionOff();
+  writer->Update();
+  ASSERT_TRUE(itk::ANUNetImageReader::StreamsCheaply(plain));
+  ASSERT_FALSE(itk::ANUNetImageReader::StreamsCheaply(compressed));
+
+  std::vector<LabelVolume::Pointer> labels;
+  for (const auto & input : { compressed, plain })
+  {
+    const std::string   output = (folder / ("seg" + std::to_string(labels.size()) + ".nii.gz")).string();
+    const ProcessResult result = run(quoted(ANUNET_CLI) + " segment --model " + quoted(model) + " --input " +
+                                     quoted(input) + " --output " + quoted(output) + " --threads 2");
+    ASSERT_EQ(result.status, 0) << result.output;
+    labels.push_back(itk::ReadImage<LabelVolume>(output));
+  }
+  const size_t count = labels[0]->GetBufferedRegion().GetNumberOfPixels();
+  ASSERT_EQ(labels[1]->GetBufferedRegion().GetNumberOfPixels(), count);
+  size_t different = 0;
+  size_t labelled = 0;
+  for (size_t i = 0; i < count; ++i)
+  {
+    different += labels[0]->GetBufferPointer()[i] != labels[1]->GetBufferPointer()[i] ? 1 : 0;
+    labelled += labels[0]->GetBufferPointer()[i] != 0 ? 1 : 0;
+  }
+  EXPECT_GT(labelled, count / 100) << "the liver model finds the liver";
+  EXPECT_LE(different, count / 1000);
 }
 
 TEST(ANUNetSegmentCommand, SegmentsAPngSlice)

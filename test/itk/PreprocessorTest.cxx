@@ -135,6 +135,62 @@ TEST(ANUNetPreprocessor, PercentileNeedsTheWholeVolumeInMemory)
   EXPECT_THROW(preprocessor->Initialize(), itk::ExceptionObject);
 }
 
+// The volume's map computed slab by slab through a streaming reader (never more than a slab in memory) is the
+// map of the whole volume, on a real MR case (16-bit values) and for float values with no repeats at all.
+TEST(ANUNetPreprocessor, VolumeMapFromSlabsEqualsTheWholeVolumes)
+{
+  using Method = anunet::IntensityNormalization::Method;
+  const std::string path = dataPath("chaos-mr-t2/case01_t2.nii.gz");
+  const auto        whole = itk::ANUNetImageReader::ReadVolume(path);
+  for (const auto method : { Method::Percentile, Method::ZScore, Method::Window })
+  {
+    auto preprocessing = identityPreprocessing(64, 64, method);
+    preprocessing.intensity.windowMinimum = 0.0;
+    preprocessing.intensity.windowMaximum = 800.0;
+    const auto expected = initialized(whole, preprocessing)->GetIntensityMap();
+
+    auto                            reader = itk::ANUNetImageReader::OpenVolumeFile(path);
+    std::vector<Volume::RegionType> slabs;
+    reader->AddObserver(itk::StartEvent(),
+                        [&](const itk::EventObject &) { slabs.push_back(reader->GetOutput()->GetRequestedRegion()); });
+    const auto map = Preprocessor::ComputeVolumeIntensityMap(reader->GetOutput(), preprocessing, 7);
+    ASSERT_TRUE(map.has_value()) << anunet::toString(method);
+    EXPECT_EQ(map->clamp, expected.clamp);
+    EXPECT_DOUBLE_EQ(map->lower, expected.lower) << anunet::toString(method);
+    EXPECT_DOUBLE_EQ(map->upper, expected.upper) << anunet::toString(method);
+    EXPECT_DOUBLE_EQ(map->offset, expected.offset) << anunet::toString(method);
+    EXPECT_DOUBLE_EQ(map->scale, expected.scale) << anunet::toString(method);
+    if (method == Method::Window)
+    {
+      EXPECT_TRUE(slabs.empty()) << "a window needs no pass over the volume";
+      continue;
+    }
+    // Slabs of 7 slices of the 30 (twice for ZScore: the mean, then the deviations).
+    ASSERT_FALSE(slabs.empty());
+    for (const auto & slab : slabs)
+    {
+      EXPECT_LE(slab.GetSize(2), 7U);
+      EXPECT_EQ(slab.GetSize(0), whole->GetLargestPossibleRegion().GetSize(0));
+    }
+
+    // A slab of the volume is enough for the preprocessor once it has the volume's map.
+    auto preprocessor = Preprocessor::New();
+    preprocessor->SetPreprocessing(preprocessing);
+    preprocessor->SetVolumeIntensityMap(*map);
+    reader->GetOutput()->SetRequestedRegion(slabs.front());
+    reader->Update();
+    preprocessor->SetInput(reader->GetOutput());
+    EXPECT_NO_THROW(preprocessor->Initialize());
+  }
+
+  // Distinct float values beyond what ValueCounts counts: no map, the caller holds the volume.
+  const auto distinct = makeImage<Volume>({ 128, 128, 80 }, [](const Volume::IndexType & i) {
+    return 0.25 + static_cast<double>(i[0] + 128 * (i[1] + 128 * i[2]));
+  });
+  EXPECT_FALSE(Preprocessor::ComputeVolumeIntensityMap(distinct, identityPreprocessing(64, 64, Method::Percentile), 8)
+                 .has_value());
+}
+
 TEST(ANUNetPreprocessor, ZScoreGivesZeroMeanUnitDeviation)
 {
   const auto image = makeImage<Volume>(

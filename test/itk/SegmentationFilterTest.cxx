@@ -247,6 +247,51 @@ TEST(ANUNetSegmentationFilter, StreamingMatchesTheWholeVolume)
     EXPECT_LE(worst, 1e-6) << anunet::toString(method);
   }
 
+  // With the volume's intensity map computed beforehand, Percentile streams its input too.
+  {
+    auto model = itk::ANUNetModel::New();
+    model->SetModel(
+      smallModel(anunet::Architecture::ANUNet, 1, 1, 32, anunet::IntensityNormalization::Method::Percentile));
+    auto whole = ProbabilityFilter::New();
+    whole->SetNumberOfThreads(1);
+    whole->SetInput(image);
+    whole->SetModelInput(model);
+    whole->SetOutputProbabilities(true);
+    whole->Update();
+
+    const auto map =
+      ProbabilityFilter::PreprocessorType::ComputeVolumeIntensityMap(image, model->GetModel().preprocessing(), 3);
+    ASSERT_TRUE(map.has_value());
+    auto pieces = ProbabilityFilter::New();
+    pieces->SetNumberOfThreads(1);
+    pieces->SetInput(image);
+    pieces->SetModelInput(model);
+    pieces->SetOutputProbabilities(true);
+    pieces->SetVolumeIntensityMap(*map);
+    std::vector<Volume::RegionType> inputRegions;
+    pieces->AddObserver(itk::StartEvent(), [&](const itk::EventObject &) {
+      inputRegions.push_back(pieces->GetInput()->GetRequestedRegion());
+    });
+    auto streamer = itk::StreamingImageFilter<Volume, Volume>::New();
+    streamer->SetInput(pieces->GetOutput());
+    streamer->SetNumberOfStreamDivisions(3);
+    streamer->Update();
+    ASSERT_EQ(inputRegions.size(), 3u);
+    for (const auto & region : inputRegions)
+    {
+      EXPECT_EQ(region.GetSize(2), 3u);
+    }
+    const auto a = pixels(whole->GetOutput());
+    const auto b = pixels(streamer->GetOutput());
+    ASSERT_EQ(a.size(), b.size());
+    double worst = 0.0;
+    for (size_t i = 0; i < a.size(); ++i)
+    {
+      worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
+    }
+    EXPECT_LE(worst, 1e-6);
+  }
+
   // Labels too, with a streaming division count that does not divide the slices evenly.
   auto labels = LabelFilter::New();
   labels->SetNumberOfThreads(1);
