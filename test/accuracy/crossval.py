@@ -415,7 +415,7 @@ def commit_pending(args) -> None:
     pending = [REPO / line[3:] for line in status.splitlines() if line[3:].endswith(".json")]
     if pending:
         write_report(args)
-        commit(pending + [args.report], f"ENH: CV results ({len(pending)} pending)")
+        commit(pending + report_files(args), f"ENH: CV results ({len(pending)} pending)")
 
 
 # ----------------------------------------------------------------------------------------------- report
@@ -479,6 +479,45 @@ def recipe_summary(args) -> str:
             f"no early stopping, no validation cases")
 
 
+def report_files(args):
+    """What write_report() writes: the report and its figures."""
+    return [args.report, *sorted((args.report.parent / "results" / "figures").glob("cv-dice-*.png"))]
+
+
+def write_dice_figure(task, data, path: pathlib.Path) -> None:
+    """Dice per test volume for each architecture of a task (points, jittered by a fixed rule) with the mean and
+    the standard deviation, as a PNG (matplotlib's Agg backend: no display needed)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, axes = plt.subplots(figsize=(7.0, 3.6), dpi=110)
+    for x, a in enumerate(ARCHITECTURES):
+        dice = [c["dice"] for _, c in sorted(data[a].items())]
+        if not dice:
+            continue
+        offsets = (np.arange(len(dice)) % 5 - 2) * 0.06  # a deterministic spread, so reruns draw the same picture
+        axes.scatter(x + offsets, dice, s=14, color="#4c72b0", alpha=0.75, linewidths=0)
+        mean, sd = float(np.mean(dice)), float(np.std(dice, ddof=1)) if len(dice) > 1 else 0.0
+        axes.errorbar(x + 0.28, mean, yerr=sd, fmt="o", color="#c44e52", markersize=5, capsize=3)
+        axes.annotate(f"{mean:.3f}\nn={len(dice)}", (x + 0.34, mean), fontsize=7, va="center")
+    axes.set_xticks(range(len(ARCHITECTURES)))
+    axes.set_xticklabels([ARCHITECTURE_NAMES[a] for a in ARCHITECTURES], fontsize=8)
+    axes.set_ylim(0.0, 1.0)
+    axes.set_ylabel("3-D Dice per test volume")
+    axes.set_title(f"{TASK_NAMES[task]}: 5-fold cross-validation by case (blue: volumes; red: mean ± SD)",
+                   fontsize=9)
+    axes.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    # Without metadata the PNG's bytes depend only on the data: a rerun on the same results commits nothing.
+    figure.savefig(temporary, metadata={"Software": None})
+    plt.close(figure)
+    os.replace(temporary, path)
+
+
 def write_report(args) -> None:
     import numpy as np
 
@@ -517,6 +556,10 @@ def write_report(args) -> None:
     for task in TASKS:
         lines += [f"### {TASK_NAMES[task]}", ""]
         data = {a: per_case(found, task, a) for a in ARCHITECTURES}
+        if any(data.values()):
+            figure = args.report.parent / "results" / "figures" / f"cv-dice-{task}.png"
+            write_dice_figure(task, data, figure)
+            lines += [f"![Dice per test volume, {task}]({figure.relative_to(args.report.parent)})", ""]
         lines += ["| network | n | Dice | IoU | precision | recall | min Dice (case) | HD95 mm, median "
                   "| minutes / run: train / total |",
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -708,7 +751,7 @@ def main() -> int:
                 f"{result['wall_seconds'] / 60:.1f} min")
             write_report(args)
             if not args.no_commit:
-                commit([run["result"], args.report],
+                commit([run["result"], *report_files(args)],
                        f"ENH: CV result {run['task']} {run['architecture']} fold {run['fold']}")
     except Stopped as e:
         log(f"stopped by {e}; the run in progress resumes from its last.pt next time")
