@@ -71,11 +71,12 @@ public:
   /** A reader of the 3-D volume in a file (not a DICOM directory), with the checks of ReadVolume() done on the
    * header and on the file's bytes (read through once, in constant memory), and its output information
    * updated, but no pixel kept: a pipeline then pulls the slabs it needs, so that the volume is never held
-   * whole where the format's ITK reader streams (NIfTI, MetaImage, NRRD). */
+   * whole where the format's ITK reader streams well (StreamsCheaply()). */
   static ImageFileReader<VolumeType>::Pointer
   OpenVolumeFile(const std::string & path);
-  /** Whether slabs of the file at path can be read without inflating it from its start each time: false for
-   * gzip files (.nii.gz) and for MetaImage or NRRD files with compressed data, which are better read whole. */
+  /** Whether slabs of the file at path can be read cheaply and cleanly: true for uncompressed MetaImage and NRRD;
+   * false for compressed data (each slab would inflate the file from its start again) and for NIfTI, whose ITK 5.2
+   * reader leaks a file handle on every streamed read. Those are better read whole. */
   static bool
   StreamsCheaply(const std::string & path);
   /** A 2-D image (e.g. a PNG slice); a 3-D file is accepted only when it holds a single slice. */

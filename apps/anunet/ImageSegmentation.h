@@ -44,10 +44,10 @@ requireSingleFileFormat(const std::string & path, const std::string & what);
 itk::ANUNetModel::Pointer
 loadSegmentationModel(const std::string & path, const workflow::SegmentationSettings & settings);
 
-/** A volume as `anunet segment` reads it: an uncompressed file is opened for streaming (its header read and
- * checked; the network then pulls slabs of it), so that its memory does not grow with the number of slices. A
- * compressed file is read whole (each slab would inflate it from the start again), and so is a DICOM directory
- * (the series reader checks the spacing of every slice only when it reads them all). */
+/** A volume as `anunet segment` reads it: a file that streams cleanly (uncompressed MetaImage or NRRD;
+ * ANUNetImageReader::StreamsCheaply()) is opened for streaming, its header read and checked, and the network then
+ * pulls slabs of it, so that its memory does not grow with the number of slices. Other files and DICOM
+ * directories are read whole (the series reader checks the spacing of every slice only when it reads them all). */
 struct InputVolume
 {
   using VolumeType = itk::ANUNetImageReader::VolumeType;

@@ -317,7 +317,7 @@ TEST(ANUNetSegmentCommand, AStreamedVolumeGivesTheLabelsOfTheWholeVolume)
   const fs::path    folder = scratch();
   const std::string model = (fs::path(ANUNET_SOURCE_DIR) / "data" / "models" / "chaos-t2-liver-small.pt").string();
   const std::string compressed = dataPath("chaos-mr-t2/case33_t2.nii.gz");
-  const std::string plain = (folder / "case33_t2.nii").string();
+  const std::string plain = (folder / "case33_t2.mha").string();
   auto              writer = itk::ImageFileWriter<Volume>::New();
   writer->SetInput(itk::ANUNetImageReader::ReadVolume(compressed));
   writer->SetFileName(plain);
@@ -325,6 +325,7 @@ TEST(ANUNetSegmentCommand, AStreamedVolumeGivesTheLabelsOfTheWholeVolume)
   writer->Update();
   ASSERT_TRUE(itk::ANUNetImageReader::StreamsCheaply(plain));
   ASSERT_FALSE(itk::ANUNetImageReader::StreamsCheaply(compressed));
+  ASSERT_FALSE(itk::ANUNetImageReader::StreamsCheaply((folder / "case33_t2.nii").string())); // ITK 5.2 leaks there
 
   std::vector<LabelVolume::Pointer> labels;
   for (const auto & input : { compressed, plain })

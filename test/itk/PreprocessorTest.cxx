@@ -20,12 +20,14 @@
 #include "itkANUNetPreprocessor.h"
 #include "itkANUNetImageReader.h"
 #include "itkImageFileReader.h"
+#include "itkImageFileWriter.h"
 #include "itkImageRegionIteratorWithIndex.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <numeric>
@@ -140,8 +142,11 @@ TEST(ANUNetPreprocessor, PercentileNeedsTheWholeVolumeInMemory)
 TEST(ANUNetPreprocessor, VolumeMapFromSlabsEqualsTheWholeVolumes)
 {
   using Method = anunet::IntensityNormalization::Method;
-  const std::string path = dataPath("chaos-mr-t2/case01_t2.nii.gz");
-  const auto        whole = itk::ANUNetImageReader::ReadVolume(path);
+  // An uncompressed MetaImage copy: the format streams cleanly (ANUNetImageReader::StreamsCheaply()).
+  const auto        whole = itk::ANUNetImageReader::ReadVolume(dataPath("chaos-mr-t2/case01_t2.nii.gz"));
+  const std::string path = (std::filesystem::path(ANUNET_TEST_TEMP) / "PreprocessorTest-case01.mha").string();
+  itk::WriteImage(whole, path, /*compress=*/false);
+  ASSERT_TRUE(itk::ANUNetImageReader::StreamsCheaply(path));
   for (const auto method : { Method::Percentile, Method::ZScore, Method::Window })
   {
     auto preprocessing = identityPreprocessing(64, 64, method);
