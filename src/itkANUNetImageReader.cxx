@@ -128,6 +128,19 @@ FromBytes(const unsigned char * bytes, bool swap)
   return value;
 }
 
+/** Whether path ends with suffix (lower case), ignoring the case of path. */
+bool
+EndsWith(const std::string & path, const std::string & suffix)
+{
+  if (path.size() < suffix.size())
+  {
+    return false;
+  }
+  return std::equal(suffix.rbegin(), suffix.rend(), path.rbegin(), [](char expected, char actual) {
+    return expected == static_cast<char>(std::tolower(static_cast<unsigned char>(actual)));
+  });
+}
+
 /** Reads a file once more, inflating it if it is gzip-compressed (gzread passes plain files through), so that
  * what ITK's readers let through silently is an error: a .gz stream that ends early (the NIfTI reader returns
  * whatever it inflated), a single-file NIfTI whose voxel data end early, and NaN or infinite voxels in a
@@ -136,13 +149,9 @@ FromBytes(const unsigned char * bytes, bool swap)
 void
 CheckFileData(const std::string & path, const ImageIOBase & io)
 {
-  std::string lower = path;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  auto endsWith = [&lower](const std::string & end) {
-    return lower.size() >= end.size() && lower.compare(lower.size() - end.size(), end.size(), end) == 0;
-  };
-  const bool compressed = endsWith(".gz");
-  const bool nifti = std::string(io.GetNameOfClass()) == "NiftiImageIO" && (endsWith(".nii") || endsWith(".nii.gz"));
+  const bool compressed = EndsWith(path, ".gz");
+  const bool nifti =
+    std::string(io.GetNameOfClass()) == "NiftiImageIO" && (EndsWith(path, ".nii") || EndsWith(path, ".nii.gz"));
   if (!compressed && !nifti)
   {
     return;
@@ -421,11 +430,9 @@ ANUNetImageReader::StreamsCheaply(const std::string & path)
 {
   // ITK 5.2's NIfTI reader leaks its file handle (znzopen) on every streamed read of a region, which
   // LeakSanitizer found: a manifest of many cases would run out of file descriptors. NIfTI is read whole.
-  std::string lower = path;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const std::string nifti : { ".nii", ".nii.gz", ".hdr", ".img", ".img.gz" })
+  for (const char * nifti : { ".nii", ".nii.gz", ".hdr", ".img", ".img.gz" })
   {
-    if (lower.size() >= nifti.size() && lower.compare(lower.size() - nifti.size(), nifti.size(), nifti) == 0)
+    if (EndsWith(path, nifti))
     {
       return false;
     }
