@@ -53,7 +53,8 @@ namespace itk
  * torch.nn.functional.interpolate(mode="bilinear", align_corners=False), so preprocessing done in Python
  * agrees with it. Equal sizes give the identity; a 2:1 reduction averages pixel pairs. Labels use the
  * nearest pixel to the same coordinate (round half up) and are mapped to class indices with
- * anunet::LabelMapping::classOf() before resampling.
+ * anunet::LabelMapping::classOf() before resampling; a label value the mapping does not name
+ * (anunet::LabelMapping::names) is an exception naming the case, the values and their voxel counts.
  *
  * Intensities (anunet::IntensityNormalization): Window clamps to [windowMinimum, windowMaximum] and scales
  * to [0, 1]; Percentile does the same between the percentileLow and percentileHigh percentiles of the

@@ -639,8 +639,11 @@ ANUNetPreprocessor<TImage>::MakeSliceVolume(const TLabelImage * labels, const st
   constexpr SizeValueType chunk = 16;
   std::vector<uint8_t>    dense;
   const IndexValueType    first = GetFirstSlice(region);
-  const auto              label = [&mapping](const typename TLabelImage::PixelType & value) {
-    return static_cast<uint8_t>(mapping.classOf(static_cast<int>(std::lround(static_cast<double>(value)))));
+  anunet::UnnamedLabels   unnamed(mapping);
+  const auto              label = [&mapping, &unnamed](const typename TLabelImage::PixelType & value) {
+    const int source = static_cast<int>(std::lround(static_cast<double>(value)));
+    unnamed.count(source);
+    return static_cast<uint8_t>(mapping.classOf(source));
   };
   for (SizeValueType done = 0; done < static_cast<SizeValueType>(volume.slices); done += chunk)
   {
@@ -658,6 +661,10 @@ ANUNetPreprocessor<TImage>::MakeSliceVolume(const TLabelImage * labels, const st
                       static_cast<SizeValueType>(volume.width),
                       static_cast<SizeValueType>(volume.height));
     }
+  }
+  if (!unnamed.empty())
+  {
+    itkExceptionMacro("Case " << name << ": " << unnamed.message());
   }
   return volume;
 }

@@ -145,6 +145,28 @@ public:
   {
     return anunet::toString(m_Options.network.architecture);
   }
+  /** Which label values form the classes, as anunet::LabelMapping::parse reads them ("labels=1;background=2,3,4":
+   * class 1 is label 1, labels 2 to 4 are background, any other value is an error when training); also sets the
+   * network's number of outputs to match. */
+  void
+  SetLabels(const std::string & labels)
+  {
+    try
+    {
+      m_Options.preprocessing.labels = anunet::LabelMapping::parse(labels);
+    }
+    catch (const std::exception & e)
+    {
+      itkExceptionMacro("SetLabels: " << e.what());
+    }
+    m_Options.network.classes = m_Options.preprocessing.labels.networkOutputs();
+    this->Modified();
+  }
+  std::string
+  GetLabels() const
+  {
+    return m_Options.preprocessing.labels.toString();
+  }
   /** Filters of the first level; each deeper level doubles them (the paper's network: 32). */
   void
   SetNumberOfBaseFilters(unsigned int filters)

@@ -203,7 +203,8 @@ segmentCase(const ManifestCase &          c,
   if (score)
   {
     requireReadable(c.truth, "ground truth");
-    truth = mapLabelImage<VDimension>(readImage<VDimension>(c.truth, {}), model->GetModel().preprocessing().labels);
+    truth = mapLabelImage<VDimension>(
+      readImage<VDimension>(c.truth, {}).GetPointer(), model->GetModel().preprocessing().labels, c.truth);
   }
 
   const auto output = [&] {

@@ -18,6 +18,7 @@
 #ifndef anunet_cli_LevelEvaluation_h
 #define anunet_cli_LevelEvaluation_h
 
+#include "InputError.h"
 #include "anunet/Preprocessing.h"
 #include "itkANUNetImageReader.h"
 #include "itkANUNetModel.h"
@@ -34,29 +35,37 @@ namespace anunet::cli
 
 using MaskType = itk::Image<unsigned char, 3>;
 
-/** A ground truth's source labels as the task's classes (0 = background), on its own grid. */
+/** A ground truth's source labels as the task's classes (0 = background), on its own grid. A value the task
+ * does not name is an InputError naming file (the truth's path). */
 template <unsigned int VDimension>
 typename itk::Image<unsigned char, VDimension>::Pointer
-mapLabelImage(const itk::Image<float, VDimension> * labels, const LabelMapping & mapping)
+mapLabelImage(const itk::Image<float, VDimension> * labels, const LabelMapping & mapping, const std::string & file)
 {
   using OutputType = itk::Image<unsigned char, VDimension>;
   auto mask = OutputType::New();
   mask->CopyInformation(labels);
   mask->SetRegions(labels->GetLargestPossibleRegion());
   mask->Allocate();
+  UnnamedLabels                                                unnamed(mapping);
   itk::ImageRegionConstIterator<itk::Image<float, VDimension>> in(labels, labels->GetLargestPossibleRegion());
   itk::ImageRegionIterator<OutputType>                         out(mask, mask->GetLargestPossibleRegion());
   for (; !in.IsAtEnd(); ++in, ++out)
   {
-    out.Set(static_cast<unsigned char>(mapping.classOf(static_cast<int>(std::lround(in.Get())))));
+    const int source = static_cast<int>(std::lround(in.Get()));
+    unnamed.count(source);
+    out.Set(static_cast<unsigned char>(mapping.classOf(source)));
+  }
+  if (!unnamed.empty())
+  {
+    throw workflow::InputError(file + ": " + unnamed.message());
   }
   return mask;
 }
 
 inline MaskType::Pointer
-mapLabels(const itk::ANUNetImageReader::VolumeType * labels, const LabelMapping & mapping)
+mapLabels(const std::string & file, const LabelMapping & mapping)
 {
-  return mapLabelImage<3>(labels, mapping);
+  return mapLabelImage<3>(itk::ANUNetImageReader::ReadVolume(file).GetPointer(), mapping, file);
 }
 
 /** One case segmented at one pruning level and scored against its ground truth in 3-D. */

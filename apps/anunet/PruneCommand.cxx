@@ -103,7 +103,7 @@ runPrune(const PruneArguments & args)
     const CaseFiles & files = config.validation[c];
     choice.cases.push_back(files.name);
     const auto image = itk::ANUNetImageReader::ReadVolume(files.image);
-    const auto truth = mapLabels(itk::ANUNetImageReader::ReadVolume(files.label), mapping);
+    const auto truth = mapLabels(files.label, mapping);
     for (int level = 1; level <= network.maximumLevel(); ++level)
     {
       bar.update((static_cast<double>(c) + (level - 1.0) / network.maximumLevel()) / config.validation.size(),

@@ -19,6 +19,7 @@
 
 #include "Json.h"
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -84,6 +85,13 @@ LabelMapping::classOf(int sourceLabel) const
   return 0;
 }
 
+bool
+LabelMapping::isNamed(int sourceLabel) const
+{
+  return sourceLabel == 0 || otherValuesAreBackground || classOf(sourceLabel) != 0 ||
+         std::find(background.begin(), background.end(), sourceLabel) != background.end();
+}
+
 namespace
 {
 int
@@ -127,59 +135,141 @@ split(const std::string & text, char separator)
 LabelMapping
 LabelMapping::parse(const std::string & task)
 {
-  LabelMapping mapping;
-  if (task.rfind("labels=", 0) == 0)
+  if (task.rfind("labels=", 0) != 0)
   {
-    const std::string list = task.substr(7);
-    if (list.empty())
-    {
-      throw std::invalid_argument("label task \"" + task + "\": no labels after \"labels=\"");
-    }
-    mapping.classes.clear();
-    mapping.names.clear();
-    for (const auto & group : split(list, ','))
-    {
-      std::vector<int> labels;
-      for (const auto & label : split(group, '+'))
-      {
-        labels.push_back(parseLabel(label, task));
-      }
-      mapping.classes.push_back(labels);
-      std::string name = "labels";
-      for (const int label : labels)
-      {
-        name += (name.size() == 6 ? "-" : "+") + std::to_string(label);
-      }
-      mapping.names.push_back(name);
-    }
-    std::set<int> seen;
-    for (const auto & labels : mapping.classes)
-    {
-      for (const int label : labels)
-      {
-        if (label == 0)
-        {
-          throw std::invalid_argument("label task \"" + task + "\": label 0 is the background and cannot form a class");
-        }
-        if (!seen.insert(label).second)
-        {
-          throw std::invalid_argument("label task \"" + task + "\": label " + std::to_string(label) +
-                                      " appears more than once");
-        }
-      }
-    }
+    throw std::invalid_argument("label task \"" + task +
+                                "\": expected labels=L,L+L,...[;background=L,L,...] (for example labels=1,2+3,4)");
   }
-  else
+  const size_t      semicolon = task.find(';');
+  const std::string list = task.substr(7, semicolon == std::string::npos ? std::string::npos : semicolon - 7);
+  if (list.empty())
   {
-    throw std::invalid_argument("label task \"" + task + "\": expected labels=L,L+L,... (for example labels=1,2+3,4)");
+    throw std::invalid_argument("label task \"" + task + "\": no labels after \"labels=\"");
+  }
+  LabelMapping mapping;
+  mapping.classes.clear();
+  mapping.names.clear();
+  std::set<int> seen;
+  for (const auto & group : split(list, ','))
+  {
+    std::vector<int> labels;
+    std::string      name = "labels";
+    for (const auto & text : split(group, '+'))
+    {
+      const int label = parseLabel(text, task);
+      if (label == 0)
+      {
+        throw std::invalid_argument("label task \"" + task + "\": label 0 is the background and cannot form a class");
+      }
+      if (!seen.insert(label).second)
+      {
+        throw std::invalid_argument("label task \"" + task + "\": label " + std::to_string(label) +
+                                    " appears more than once");
+      }
+      labels.push_back(label);
+      name += (labels.size() == 1 ? "-" : "+") + std::to_string(label);
+    }
+    mapping.classes.push_back(labels);
+    mapping.names.push_back(name);
+  }
+  if (semicolon != std::string::npos)
+  {
+    const std::string rest = task.substr(semicolon + 1);
+    if (rest.rfind("background=", 0) != 0 || rest.size() == 11)
+    {
+      throw std::invalid_argument("label task \"" + task +
+                                  "\": expected \";background=L,L,...\" or \";background=*\" after the classes");
+    }
+    if (rest.substr(11) == "*")
+    {
+      mapping.otherValuesAreBackground = true;
+      return mapping;
+    }
+    for (const auto & text : split(rest.substr(11), ','))
+    {
+      const int label = parseLabel(text, task);
+      if (label == 0)
+      {
+        continue; // 0 is background anyway; saying so is harmless
+      }
+      if (!seen.insert(label).second)
+      {
+        throw std::invalid_argument("label task \"" + task + "\": label " + std::to_string(label) +
+                                    " is both a class and background, or listed twice");
+      }
+      mapping.background.push_back(label);
+    }
   }
   return mapping;
+}
+
+namespace
+{
+std::string
+joined(const std::vector<int> & values, char separator)
+{
+  std::string text;
+  for (const int value : values)
+  {
+    text += (text.empty() ? "" : std::string(1, separator)) + std::to_string(value);
+  }
+  return text;
+}
+} // namespace
+
+std::string
+LabelMapping::toString() const
+{
+  std::string text = "labels=";
+  for (size_t k = 0; k < classes.size(); ++k)
+  {
+    text += (k == 0 ? "" : ",") + joined(classes[k], '+');
+  }
+  if (otherValuesAreBackground)
+  {
+    text += ";background=*";
+  }
+  else if (!background.empty())
+  {
+    text += ";background=" + joined(background, ',');
+  }
+  return text;
 }
 
 bool
 LabelMapping::operator==(const LabelMapping & other) const
 {
-  return classes == other.classes && names == other.names;
+  return classes == other.classes && names == other.names && background == other.background &&
+         otherValuesAreBackground == other.otherValuesAreBackground;
+}
+
+std::string
+UnnamedLabels::message() const
+{
+  if (m_Counts.empty())
+  {
+    return {};
+  }
+  std::string found;
+  std::string values;
+  for (const auto & [value, voxels] : m_Counts)
+  {
+    found += (found.empty() ? "" : ", ") + std::to_string(value) + " (" + std::to_string(voxels) +
+             (voxels == 1 ? " voxel)" : " voxels)");
+    values += (values.empty() ? "" : ",") + std::to_string(value);
+  }
+  LabelMapping declared = m_Mapping;
+  declared.otherValuesAreBackground = false;
+  LabelMapping widened = declared;
+  for (const auto & [value, voxels] : m_Counts)
+  {
+    declared.background.push_back(value);
+  }
+  widened.background.clear();
+  widened.otherValuesAreBackground = true;
+  return "label values the task " + m_Mapping.toString() + " does not name: " + found +
+         "; add them to a class, or declare them background with " + declared.toString() + " (or " +
+         widened.toString() + " for every value no class names)";
 }
 
 bool
@@ -219,16 +309,23 @@ from_json(const nlohmann::json & j, IntensityNormalization & intensity)
 void
 to_json(nlohmann::json & j, const LabelMapping & labels)
 {
-  j = nlohmann::json{ { "classes", labels.classes }, { "names", labels.names } };
+  j = nlohmann::json{ { "classes", labels.classes },
+                      { "names", labels.names },
+                      { "background", labels.background },
+                      { "other_values_background", labels.otherValuesAreBackground } };
 }
 
 void
 from_json(const nlohmann::json & j, LabelMapping & labels)
 {
   json::requireObject(j, "label mapping");
-  json::rejectUnknownKeys(j, { "classes", "names" }, "label mapping");
+  json::rejectUnknownKeys(j, { "classes", "names", "background", "other_values_background" }, "label mapping");
   json::readIfPresent(j, "classes", labels.classes);
   json::readIfPresent(j, "names", labels.names);
+  json::readIfPresent(j, "background", labels.background);
+  // Checkpoints written before the mapping named its background took every unnamed value as background.
+  labels.otherValuesAreBackground = !j.contains("background") && !j.contains("other_values_background");
+  json::readIfPresent(j, "other_values_background", labels.otherValuesAreBackground);
   if (labels.names.size() != labels.classes.size())
   {
     throw std::invalid_argument("label mapping: " + std::to_string(labels.classes.size()) + " classes but " +

@@ -38,11 +38,13 @@ LabelMapping
 labelMappingForTask(const std::string & task)
 {
   // CHAOS's label values: 1 liver, 2 right kidney, 3 left kidney, 4 spleen (data README). The kidney task
-  // merges both kidneys into one class, as the paper segments them.
+  // merges both kidneys into one class, as the paper segments them. Each binary task declares the other organs
+  // background, so that any other value in a label image (a 0/255 mask, another dataset's numbering) is an
+  // error rather than silently background.
   static const std::array<Preset, 4> presets{ {
-    { "liver", "labels=1", { "liver" } },
-    { "kidney", "labels=2+3", { "kidney" } },
-    { "spleen", "labels=4", { "spleen" } },
+    { "liver", "labels=1;background=2,3,4", { "liver" } },
+    { "kidney", "labels=2+3;background=1,4", { "kidney" } },
+    { "spleen", "labels=4;background=1,2,3", { "spleen" } },
     { "chaos-all", "labels=1,2,3,4", { "liver", "right-kidney", "left-kidney", "spleen" } },
   } };
   for (const auto & preset : presets)
@@ -56,7 +58,8 @@ labelMappingForTask(const std::string & task)
   }
   if (task.rfind("labels=", 0) != 0)
   {
-    throw InputError("unknown task \"" + task + "\"; valid: liver, kidney, spleen, chaos-all, labels=1,2+3,4");
+    throw InputError("unknown task \"" + task +
+                     "\"; valid: liver, kidney, spleen, chaos-all, labels=1,2+3,4[;background=5,6 or ;background=*]");
   }
   try
   {

@@ -153,6 +153,17 @@ runTraining(const TrainingConfig & config, const TrainingObserver & observer)
         throw InputError(where + ": case '" + c.name + "': the label " + c.label + " is not on the grid of the image " +
                          c.image + " (" + difference + "); resample it onto the image's grid");
       }
+      // Here as well as in the preprocessor, so that the message names the file rather than the case.
+      anunet::UnnamedLabels unnamed(config.options.preprocessing.labels);
+      const float *         voxel = label->GetBufferPointer();
+      for (const float * end = voxel + label->GetBufferedRegion().GetNumberOfPixels(); voxel != end; ++voxel)
+      {
+        unnamed.count(static_cast<int>(std::lround(*voxel)));
+      }
+      if (!unnamed.empty())
+      {
+        throw InputError(where + ": case '" + c.name + "': the label " + c.label + " has " + unnamed.message());
+      }
       trainer->AddCase(image, label, c.name, validation);
       ++done;
     }

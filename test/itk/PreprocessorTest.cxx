@@ -406,7 +406,7 @@ TEST(ANUNetPreprocessor, LabelMappingMergesSourceLabels)
   const auto labels = makeImage<Labels>({ 5, 2, 3 }, [](const Labels::IndexType & i) { return i[0]; });
   auto       preprocessing = identityPreprocessing(5, 2, anunet::IntensityNormalization::Method::None);
 
-  preprocessing.labels = anunet::LabelMapping::parse("labels=2+3");
+  preprocessing.labels = anunet::LabelMapping::parse("labels=2+3;background=1,4");
   anunet::SliceVolume kidney =
     Preprocessor::MakeSliceVolume(image.GetPointer(), labels.GetPointer(), preprocessing, "kidney-case");
   EXPECT_EQ(kidney.name, "kidney-case");
@@ -434,7 +434,7 @@ TEST(ANUNetPreprocessor, LabelMappingMergesSourceLabels)
   // Labels resampled to another size keep their classes (nearest, never blended).
   preprocessing.width = 3;
   preprocessing.height = 4;
-  preprocessing.labels = anunet::LabelMapping::parse("labels=1,2+3");
+  preprocessing.labels = anunet::LabelMapping::parse("labels=1,2+3;background=*");
   anunet::SliceVolume resized =
     Preprocessor::MakeSliceVolume(image.GetPointer(), labels.GetPointer(), preprocessing, "r");
   ASSERT_EQ(resized.labels.size(), 3u * 4 * 3);
@@ -442,6 +442,34 @@ TEST(ANUNetPreprocessor, LabelMappingMergesSourceLabels)
   for (size_t i = 0; i < resized.labels.size(); ++i)
   {
     EXPECT_EQ(resized.labels[i], (std::vector<int>{ 0, 2, 0 })[i % 3]);
+  }
+}
+
+TEST(ANUNetPreprocessor, LabelValuesTheTaskDoesNotNameAreRejected)
+{
+  // Labels 0..4 along x; the liver task without a background list leaves 2, 3 and 4 unnamed.
+  const auto image = makeImage<Volume>({ 5, 2, 3 }, [](const Volume::IndexType & i) { return i[0] * 10.0; });
+  const auto labels = makeImage<Labels>({ 5, 2, 3 }, [](const Labels::IndexType & i) { return i[0]; });
+  auto       preprocessing = identityPreprocessing(5, 2, anunet::IntensityNormalization::Method::None);
+  preprocessing.labels = anunet::LabelMapping::parse("labels=1");
+  try
+  {
+    Preprocessor::MakeSliceVolume(image.GetPointer(), labels.GetPointer(), preprocessing, "case09");
+    FAIL() << "unnamed label values accepted";
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    const std::string message = e.GetDescription();
+    EXPECT_NE(message.find("case09"), std::string::npos) << message;
+    EXPECT_NE(message.find("2 (6 voxels), 3 (6 voxels), 4 (6 voxels)"), std::string::npos) << message;
+    EXPECT_NE(message.find("labels=1;background=2,3,4"), std::string::npos) << message;
+  }
+  preprocessing.labels = anunet::LabelMapping::parse("labels=1;background=2,3,4");
+  const anunet::SliceVolume liver =
+    Preprocessor::MakeSliceVolume(image.GetPointer(), labels.GetPointer(), preprocessing, "case09");
+  for (size_t i = 0; i < liver.labels.size(); ++i)
+  {
+    EXPECT_EQ(liver.labels[i], i % 5 == 1 ? 1 : 0);
   }
 }
 
@@ -483,7 +511,7 @@ TEST(ANUNetPreprocessor, ChaosMRKidneyCase)
 
   anunet::Preprocessing preprocessing =
     identityPreprocessing(256, 256, anunet::IntensityNormalization::Method::Percentile);
-  preprocessing.labels = anunet::LabelMapping::parse("labels=2+3");
+  preprocessing.labels = anunet::LabelMapping::parse("labels=2+3;background=1,4");
   const auto preprocessor = initialized(image, preprocessing);
 
   std::vector<float> values(image->GetBufferPointer(),

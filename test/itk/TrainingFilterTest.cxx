@@ -51,6 +51,8 @@ TEST(ANUNetTrainingFilter, TrainsThroughItkStyleSettersAndReportsEachEpoch)
   filter->AddCase(image, labels, "01");
   filter->AddCase(image, labels, "01-validation", true);
   filter->SetArchitecture("unetpp");
+  // CHAOS's labels: the liver is 1; the kidneys and the spleen (2, 3, 4) are background for this task.
+  filter->SetLabels("labels=1;background=2,3,4");
   filter->SetNumberOfBaseFilters(4);
   filter->SetNetworkSize(32, 32);
   filter->SetNumberOfEpochs(2);
@@ -65,6 +67,9 @@ TEST(ANUNetTrainingFilter, TrainsThroughItkStyleSettersAndReportsEachEpoch)
   EXPECT_EQ(filter->GetOptions().preprocessing.width, 32);
   EXPECT_EQ(filter->GetNumberOfEpochs(), 2);
   EXPECT_EQ(filter->GetLoss(), "hybrid");
+  EXPECT_EQ(filter->GetLabels(), "labels=1;background=2,3,4");
+  EXPECT_NE(anunet::test::errorOf([&] { filter->SetLabels("labels=1;background=1"); }).find("background=1"),
+            std::string::npos);
   EXPECT_NE(anunet::test::errorOf([&] { filter->SetArchitecture("vnet"); }).find("vnet"), std::string::npos);
 
   unsigned int epochs = 0;

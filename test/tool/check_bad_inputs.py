@@ -798,13 +798,7 @@ def train_cases(made, work, tool, py, readonly):
 
 # Defects whose fix lies outside the files this test covers (the reader, the segment command, the model and
 # checkpoint loaders, the segmentation filter, python/anunet/__init__.py): (case, front) -> where and what.
-KNOWN = {
-    ("train: label values (9) that the task does not name", "tool"):
-        "src/anunet (trainer) / src/workflow: label values no class of the task names are made background "
-        "silently; a case with none of the task's labels trains without a word",
-    ("train: label values (9) that the task does not name", "python"):
-        "src/anunet (trainer) / src/workflow: as the tool",
-}
+KNOWN = {}
 
 
 # --------------------------------------------------------------------------------------------- report

@@ -34,11 +34,19 @@ TEST(TaskPresets, NameTheChaosOrgans)
   EXPECT_EQ(all.names, (std::vector<std::string>{ "liver", "right-kidney", "left-kidney", "spleen" }));
   EXPECT_EQ(all.networkOutputs(), 5);
   EXPECT_EQ(all.classOf(3), 3);
+  // The binary tasks name the other CHAOS organs as background, so that only other values are an error.
+  EXPECT_EQ(labelMappingForTask("liver").background, (std::vector<int>{ 2, 3, 4 }));
+  EXPECT_EQ(kidney.background, (std::vector<int>{ 1, 4 }));
+  EXPECT_TRUE(kidney.isNamed(4));
+  EXPECT_FALSE(kidney.isNamed(5));
+  EXPECT_FALSE(labelMappingForTask("spleen").isNamed(255));
 }
 
 TEST(TaskPresets, PassLabelListsToTheCore)
 {
   EXPECT_EQ(labelMappingForTask("labels=1,2+3"), anunet::LabelMapping::parse("labels=1,2+3"));
+  EXPECT_TRUE(labelMappingForTask("labels=1;background=*").otherValuesAreBackground);
+  EXPECT_THROW(labelMappingForTask("labels=1;background=1"), anunet::workflow::InputError);
 }
 
 TEST(TaskPresets, RejectUnknownTasksNamingThem)
