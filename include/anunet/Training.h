@@ -60,6 +60,30 @@ struct ANUNetCore_EXPORT AugmentationOptions
   double scaling = 0.1;          ///< zoom factor uniform in [1 - s, 1 + s]
   double intensityScale = 0.1;   ///< x * (1 + u), u uniform in [-s, s]
   double intensityShift = 0.1;   ///< x + u, u uniform in [-s, s]
+
+  /** Intensity changes after nnU-Net's defaults (Isensee et al. 2021), each applied to a slice with its
+   * probability after the geometric transform, in this order. A magnitude of 0 turns one off; all are off by
+   * default, so that a recipe without them draws the same random numbers as before they existed. */
+  double noise = 0; ///< Gaussian noise, standard deviation uniform in [0, s]
+  double noiseProbability = 0.1;
+  double blur = 0; ///< Gaussian blur, sigma uniform in [0.5, b] pixels (0 or 0.5 <= b <= 4)
+  double blurProbability = 0.2;
+  double contrast = 0; ///< mean + (x - mean) c, c uniform in [1 - s, 1 + s], kept in the slice's range
+  double contrastProbability = 0.15;
+  double lowResolution = 0; ///< down (nearest) and up (bilinear) by a factor uniform in [1, 1 + r]
+  double lowResolutionProbability = 0.25;
+  double gamma = 0; ///< ((x - min) / range)^e on the slice's range, e log-uniform in [1/(1+g), 1+g]
+  double gammaProbability = 0.3;
+
+  bool
+  changesIntensityAfterGeometry() const
+  {
+    return noise > 0 || blur > 0 || contrast > 0 || lowResolution > 0 || gamma > 0;
+  }
+
+  /** Throws std::invalid_argument naming the option's config key (training.augmentation.<key>). */
+  void
+  validate() const;
 };
 
 /** Data-parallel training over several processes on LibTorch's distributed runtime (c10d, Gloo).

@@ -35,7 +35,9 @@ namespace anunet
  * zoom uniform in [1 - s, 1 + s], then an intensity scale (1 + u) and shift v. The geometric part is one
  * affine_grid + grid_sample for the whole batch (bilinear for images, nearest for labels, zeros outside:
  * background), rotating in pixel units so non-square slices are not sheared. Intensities are changed
- * first, so that the zero padding stays at the background value of normalised images.
+ * first, so that the zero padding stays at the background value of normalised images. After the geometry come
+ * the optional changes of AugmentationOptions that nnU-Net applies (noise, blur, contrast, a coarser sampling,
+ * gamma), each per slice with its probability; they never touch the labels.
  *
  * Seeded, with its own engine; saveState()/loadState() make a resumed run augment as an uninterrupted one. */
 class Augmenter
@@ -60,6 +62,9 @@ public:
   }
 
 private:
+  void
+  changeIntensities(torch::Tensor & images);
+
   AugmentationOptions m_Options;
   std::mt19937_64     m_Engine;
 };

@@ -34,7 +34,24 @@ OrderedJson
 fingerprint(const TrainingOptions & o)
 {
   const auto & a = o.augmentation;
-  return OrderedJson{ { "loss", o.loss },
+  OrderedJson  augmentation{ a.enabled, a.flips, a.rotationDegrees, a.scaling, a.intensityScale, a.intensityShift };
+  if (a.changesIntensityAfterGeometry()) // only then, so that runs from before these options still resume
+  {
+    for (const double value : { a.noise,
+                                a.noiseProbability,
+                                a.blur,
+                                a.blurProbability,
+                                a.contrast,
+                                a.contrastProbability,
+                                a.lowResolution,
+                                a.lowResolutionProbability,
+                                a.gamma,
+                                a.gammaProbability })
+    {
+      augmentation.push_back(value);
+    }
+  }
+  OrderedJson fields{ { "loss", o.loss },
                       { "head_weights", o.headWeights },
                       { "optimizer", toString(o.optimizer) },
                       { "learning_rate", o.learningRate },
@@ -47,10 +64,10 @@ fingerprint(const TrainingOptions & o)
                       { "iterations_per_epoch", o.iterationsPerEpoch },
                       { "batch_size", o.batchSize },
                       { "foreground_fraction", o.foregroundFraction },
-                      { "augmentation",
-                        { a.enabled, a.flips, a.rotationDegrees, a.scaling, a.intensityScale, a.intensityShift } },
+                      { "augmentation", augmentation },
                       { "precision", toString(o.precision) },
                       { "seed", o.seed } };
+  return fields;
 }
 
 void

@@ -24,6 +24,7 @@
 
 #include <array>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -115,6 +116,37 @@ precisionFromString(const std::string & name)
 }
 
 void
+AugmentationOptions::validate() const
+{
+  const auto require = [](bool condition, const char * key, const std::string & rule, double value) {
+    if (!condition)
+    {
+      std::ostringstream got;
+      got << value;
+      throw std::invalid_argument(std::string("augmentation (training.augmentation.") + key + "): " + key + " " + rule +
+                                  ", got " + got.str());
+    }
+  };
+  require(rotationDegrees >= 0 && rotationDegrees <= 180, "rotation", "must lie in [0, 180] degrees", rotationDegrees);
+  require(scaling >= 0 && scaling < 1, "scaling", "must lie in [0, 1)", scaling);
+  require(intensityScale >= 0 && intensityScale < 1, "intensity_scale", "must lie in [0, 1)", intensityScale);
+  require(intensityShift >= 0 && std::isfinite(intensityShift), "intensity_shift", "must be >= 0", intensityShift);
+  require(noise >= 0 && std::isfinite(noise), "noise", "must be >= 0", noise);
+  require(blur == 0 || (blur >= 0.5 && blur <= 4), "blur", "must be 0 (off) or lie in [0.5, 4] pixels", blur);
+  require(contrast >= 0 && contrast < 1, "contrast", "must lie in [0, 1)", contrast);
+  require(lowResolution >= 0 && lowResolution <= 3, "low_resolution", "must lie in [0, 3]", lowResolution);
+  require(gamma >= 0 && gamma <= 3, "gamma", "must lie in [0, 3]", gamma);
+  for (const auto & [key, p] : { std::pair{ "noise_probability", noiseProbability },
+                                 std::pair{ "blur_probability", blurProbability },
+                                 std::pair{ "contrast_probability", contrastProbability },
+                                 std::pair{ "low_resolution_probability", lowResolutionProbability },
+                                 std::pair{ "gamma_probability", gammaProbability } })
+  {
+    require(p >= 0 && p <= 1, key, "must lie in [0, 1]", p);
+  }
+}
+
+void
 TrainingOptions::validate() const
 {
   network.validate();
@@ -154,6 +186,14 @@ TrainingOptions::validate() const
   require(foregroundFraction >= 0 && foregroundFraction <= 1,
           "foreground fraction (foreground_fraction) must lie in [0, 1]");
   makeLoss(loss); // throws for an unknown name, listing the valid ones
+  try
+  {
+    augmentation.validate();
+  }
+  catch (const std::invalid_argument & e)
+  {
+    throw std::invalid_argument("training options: " + std::string(e.what()));
+  }
   distributed.validate();
   require(batchSize % distributed.worldSize == 0,
           "the batch size (" + std::to_string(batchSize) + ", the global batch) must be a multiple of the " +

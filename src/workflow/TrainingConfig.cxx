@@ -121,6 +121,41 @@ private:
   std::string m_Path;
 };
 
+/** training.augmentation given as a mapping: augmentation on, with these of its settings. */
+void
+readAugmentation(const ConfigReader & reader, const YAML::Node & node, AugmentationOptions & a)
+{
+  const std::string                                   section = "training.augmentation";
+  const std::vector<std::pair<std::string, double *>> numbers{
+    { "rotation", &a.rotationDegrees },
+    { "scaling", &a.scaling },
+    { "intensity_scale", &a.intensityScale },
+    { "intensity_shift", &a.intensityShift },
+    { "noise", &a.noise },
+    { "noise_probability", &a.noiseProbability },
+    { "blur", &a.blur },
+    { "blur_probability", &a.blurProbability },
+    { "contrast", &a.contrast },
+    { "contrast_probability", &a.contrastProbability },
+    { "low_resolution", &a.lowResolution },
+    { "low_resolution_probability", &a.lowResolutionProbability },
+    { "gamma", &a.gamma },
+    { "gamma_probability", &a.gammaProbability },
+  };
+  std::set<std::string> known{ "flips" };
+  for (const auto & number : numbers)
+  {
+    known.insert(number.first);
+  }
+  reader.checkKeys(node, section, known);
+  a.enabled = true;
+  reader.read(node, "flips", section, a.flips);
+  for (const auto & [key, value] : numbers)
+  {
+    reader.read(node, key, section, *value);
+  }
+}
+
 std::string
 substituteId(std::string pattern, const std::string & id)
 {
@@ -254,7 +289,14 @@ parseConfigDocument(const YAML::Node & root, const std::string & path, const std
     reader.read(tr, "batch_size", "training", options.batchSize);
     reader.read(tr, "foreground_fraction", "training", options.foregroundFraction);
     reader.read(tr, "early_stopping", "training", options.earlyStoppingPatience);
-    reader.read(tr, "augmentation", "training", options.augmentation.enabled);
+    if (tr["augmentation"] && tr["augmentation"].IsMap())
+    {
+      readAugmentation(reader, tr["augmentation"], options.augmentation);
+    }
+    else
+    {
+      reader.read(tr, "augmentation", "training", options.augmentation.enabled);
+    }
     reader.read(tr, "seed", "training", options.seed);
     reader.read(tr, "threads", "training", options.threads);
     reader.read(tr, "device", "training", options.device);

@@ -26,10 +26,12 @@
 #include <torch/torch.h>
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <set>
@@ -239,6 +241,131 @@ TEST(Augmentation, IntensityIsAffinePerSliceAndDisabledIsIdentity)
   images = batch.images;
   off.apply(images, labels);
   EXPECT_TRUE(torch::equal(images, batch.images));
+}
+
+namespace
+{
+/** Options with every change off but the intensity change under test, applied to every slice. */
+anunet::AugmentationOptions
+onlyIntensityAfterGeometry()
+{
+  anunet::AugmentationOptions options;
+  options.rotationDegrees = 0;
+  options.scaling = 0;
+  options.intensityScale = 0;
+  options.intensityShift = 0;
+  options.noiseProbability = options.blurProbability = options.contrastProbability = 1;
+  options.lowResolutionProbability = options.gammaProbability = 1;
+  return options;
+}
+} // namespace
+
+TEST(Augmentation, IntensityChangesAfterGeometryDoWhatTheySay)
+{
+  const auto           cases = discCases("n", 1, 4, 9);
+  anunet::SliceSampler sampler(cases, 0.5, 1);
+  const auto           batch = sampler.next(4);
+  const auto           dims = std::vector<int64_t>{ 1, 2, 3 };
+  const auto           run = [&batch](const anunet::AugmentationOptions & options) {
+    anunet::Augmenter augmenter(options, 5);
+    auto              images = batch.images, labels = batch.labels;
+    augmenter.apply(images, labels);
+    EXPECT_TRUE(torch::equal(labels, batch.labels)); // intensity changes leave the labels alone
+    EXPECT_EQ(images.sizes(), batch.images.sizes());
+    return images;
+  };
+  const auto low = batch.images.amin(dims);
+  const auto high = batch.images.amax(dims);
+
+  auto options = onlyIntensityAfterGeometry();
+  options.gamma = 0.5;
+  const auto powered = run(options);
+  // A power of the slice's min-max range: its ends stay, the order of the pixels too.
+  EXPECT_TRUE(torch::allclose(powered.amin(dims), low, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(powered.amax(dims), high, 1e-5, 1e-5));
+  EXPECT_FALSE(torch::allclose(powered, batch.images, 1e-3, 1e-3));
+  const auto order = batch.images.flatten(1).argsort(/*dim=*/1, /*descending=*/false);
+  EXPECT_TRUE((powered.flatten(1).gather(1, order).diff(1, 1) >= -1e-6).all().item<bool>());
+
+  options = onlyIntensityAfterGeometry();
+  options.contrast = 0.25;
+  const auto contrast = run(options);
+  EXPECT_TRUE((contrast.amin(dims) >= low - 1e-5).all().item<bool>());
+  EXPECT_TRUE((contrast.amax(dims) <= high + 1e-5).all().item<bool>());
+  EXPECT_FALSE(torch::allclose(contrast, batch.images, 1e-3, 1e-3));
+
+  options = onlyIntensityAfterGeometry();
+  options.noise = 0.2;
+  const double noiseStd = (run(options) - batch.images).std().item<double>();
+  EXPECT_GT(noiseStd, 0.01);
+  EXPECT_LT(noiseStd, 0.2);
+
+  // Blur and a coarser sampling smooth: neighbouring pixels differ less, the mean stays about the same.
+  const auto roughness = [](const torch::Tensor & x) { return x.diff(1, 3).abs().mean().item<double>(); };
+  options = onlyIntensityAfterGeometry();
+  options.blur = 1.5;
+  const auto blurred = run(options);
+  EXPECT_LT(roughness(blurred), 0.8 * roughness(batch.images));
+  EXPECT_NEAR(blurred.mean().item<double>(), batch.images.mean().item<double>(), 0.02);
+  options = onlyIntensityAfterGeometry();
+  options.lowResolution = 1.0;
+  EXPECT_FALSE(torch::allclose(run(options), batch.images, 1e-3, 1e-3));
+}
+
+TEST(Augmentation, IntensityChangesAreSeededAndResumeExactly)
+{
+  const auto                  cases = discCases("r", 1, 4, 10);
+  anunet::SliceSampler        sampler(cases, 0.5, 1);
+  const auto                  batch = sampler.next(6);
+  anunet::AugmentationOptions options; // the default geometry and affine intensity, then all five changes
+  options.noise = 0.1;
+  options.blur = 1.0;
+  options.contrast = 0.25;
+  options.lowResolution = 1.0;
+  options.gamma = 0.5;
+  anunet::Augmenter a(options, 21);
+  anunet::Augmenter b(options, 21);
+  auto              imagesA = batch.images, labelsA = batch.labels;
+  a.apply(imagesA, labelsA);
+  const std::string state = a.saveState();
+  auto              imagesB = batch.images, labelsB = batch.labels;
+  b.apply(imagesB, labelsB);
+  EXPECT_TRUE(torch::equal(imagesA, imagesB));
+  EXPECT_TRUE(torch::equal(labelsA, labelsB));
+
+  // The next batch of a resumed augmenter equals that of the uninterrupted one.
+  anunet::Augmenter resumed(options, 0);
+  resumed.loadState(state);
+  auto next = batch.images, nextLabels = batch.labels;
+  auto again = batch.images, againLabels = batch.labels;
+  a.apply(next, nextLabels);
+  resumed.apply(again, againLabels);
+  EXPECT_TRUE(torch::equal(next, again));
+}
+
+TEST(Augmentation, OutOfRangeOptionsNameTheirConfigKey)
+{
+  for (const auto & [change, key] :
+       std::vector<std::pair<std::function<void(anunet::AugmentationOptions &)>, std::string>>{
+         { [](auto & o) { o.noise = -0.1; }, "noise" },
+         { [](auto & o) { o.blur = 0.2; }, "blur" },
+         { [](auto & o) { o.contrast = 1.0; }, "contrast" },
+         { [](auto & o) { o.gamma = -1; }, "gamma" },
+         { [](auto & o) { o.lowResolution = 5; }, "low_resolution" },
+         { [](auto & o) { o.gammaProbability = 1.5; }, "gamma_probability" } })
+  {
+    anunet::AugmentationOptions options;
+    change(options);
+    try
+    {
+      options.validate();
+      ADD_FAILURE() << "accepted a bad " << key;
+    }
+    catch (const std::invalid_argument & e)
+    {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------- validation of inputs

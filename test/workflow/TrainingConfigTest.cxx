@@ -138,3 +138,28 @@ TEST(TrainingConfig, TellsAMissingFileFromAFolder)
     EXPECT_TRUE(mentions(e.what(), "is a folder")) << e.what();
   }
 }
+
+TEST(TrainingConfig, ReadsAugmentationAsASwitchOrAsItsSettings)
+{
+  EXPECT_FALSE(
+    parseTrainingConfig("training: { augmentation: false }\n", "test.yaml", "/data").options.augmentation.enabled);
+  const auto   config = parseTrainingConfig(R"(
+training:
+  augmentation: { rotation: 15, gamma: 0.5, noise: 0.1, blur_probability: 0.3, flips: true }
+)",
+                                          "test.yaml",
+                                          "/data");
+  const auto & a = config.options.augmentation;
+  EXPECT_TRUE(a.enabled);
+  EXPECT_TRUE(a.flips);
+  EXPECT_EQ(a.rotationDegrees, 15);
+  EXPECT_EQ(a.gamma, 0.5);
+  EXPECT_EQ(a.noise, 0.1);
+  EXPECT_EQ(a.blurProbability, 0.3);
+  EXPECT_EQ(a.blur, 0);      // not given: off
+  EXPECT_EQ(a.scaling, 0.1); // not given: the trainer's default
+  EXPECT_TRUE(
+    mentions(errorOf("training: { augmentation: { gama: 0.5 } }\n"), "training.augmentation.gama: unknown key"));
+  EXPECT_TRUE(mentions(errorOf("training: { augmentation: { noise: lots } }\n"),
+                       "training.augmentation.noise: has the wrong type"));
+}
