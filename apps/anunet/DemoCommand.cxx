@@ -141,7 +141,7 @@ runDemo(const DemoArguments & args)
 
   const CaseFiles & unseen = config.test.front();
   auto              image = itk::ANUNetImageReader::ReadVolume(unseen.image);
-  auto truth = mapLabels(unseen.label, config.options.preprocessing.labels);
+  auto              truth = mapLabels(unseen.label, config.options.preprocessing.labels);
 
   std::vector<LevelResult> results;
   const int                maxLevel = run.model->GetModel().maximumLevel();
