@@ -251,12 +251,10 @@ UnnamedLabels::message() const
     return {};
   }
   std::string found;
-  std::string values;
   for (const auto & [value, voxels] : m_Counts)
   {
     found += (found.empty() ? "" : ", ") + std::to_string(value) + " (" + std::to_string(voxels) +
              (voxels == 1 ? " voxel)" : " voxels)");
-    values += (values.empty() ? "" : ",") + std::to_string(value);
   }
   LabelMapping declared = m_Mapping;
   declared.otherValuesAreBackground = false;
